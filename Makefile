@@ -1,0 +1,38 @@
+# The README's two commands: `make train` (a short default training run) and `make test`.
+# Both set up everything on a fresh Debian machine: GL libraries for headless rendering, .venv.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Debian packages for headless MuJoCo rendering: EGL (Mesa) and OSMesa as the fallback.
+GL_PACKAGES := libegl1 libegl-mesa0 libgl1-mesa-dri libosmesa6
+ENV ?= memory_9x9
+EXPERIMENT ?= $(ENV)_default
+TRAIN_ARGS ?=
+
+.PHONY: setup gl train test benchmarks clean-venv
+
+setup: gl $(VENV)/.installed
+
+gl:
+	@if ldconfig -p | grep -q libEGL.so.1 && ldconfig -p | grep -q libOSMesa.so; then :; else \
+		echo "Installing Debian packages for headless rendering: $(GL_PACKAGES)"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(GL_PACKAGES); fi
+
+$(VENV)/.installed: requirements.txt setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps -e .
+	touch $@
+
+train: setup
+	$(PY) -m sf_maze.train --env=$(ENV) --experiment=$(EXPERIMENT) $(TRAIN_ARGS)
+
+test: setup
+	$(PY) -m pytest -q tests
+
+benchmarks: setup
+	$(PY) benchmarks/train_fps.py
+
+clean-venv:
+	rm -rf $(VENV)

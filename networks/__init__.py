@@ -1,0 +1,14 @@
+"""Plain PyTorch networks of the sf-maze agents; importing them pulls in no trainer.
+
+    from networks import ConvEncoder, LSTMCore, PolicyValueHeads, load_sf_checkpoint
+"""
+from networks.agent import RecurrentAgent
+from networks.checkpoint import agent_from_state_dict, load_sf_checkpoint
+from networks.core import LSTMCore
+from networks.encoder import ConvEncoder, preprocess_frames
+from networks.heads import PolicyValueHeads
+
+__all__ = [
+    "ConvEncoder", "LSTMCore", "PolicyValueHeads", "RecurrentAgent", "agent_from_state_dict",
+    "load_sf_checkpoint", "preprocess_frames",
+]

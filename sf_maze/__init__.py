@@ -1,0 +1,1 @@
+"""Sample Factory 2.x integration: env and model registration, APPO + V-trace training."""

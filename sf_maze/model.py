@@ -1,0 +1,89 @@
+"""Our plain `networks` modules inside Sample Factory's actor-critic.
+
+Each adapter holds the plain module as `.net` (or `.heads`), so a checkpoint's weights load straight
+into `networks` (see networks/checkpoint.py for the key prefixes).
+"""
+import torch
+from sample_factory.algo.utils.context import global_model_factory
+from sample_factory.model.actor_critic import ActorCriticSharedWeights
+from sample_factory.model.core import ModelCore
+from sample_factory.model.encoder import Encoder
+
+from networks import ConvEncoder, LSTMCore, PolicyValueHeads
+from sf_maze.patches import apply_sf_patches
+
+
+class MazeEncoder(Encoder):
+    def __init__(self, cfg, obs_space):
+        super().__init__(cfg)
+        channels, height, width = obs_space["obs"].shape
+        if height != width:
+            raise ValueError(f"The CNN encoder takes square images; the env gives {height}x{width}")
+        self.net = ConvEncoder(in_channels=channels, image_size=height, depth=cfg.maze_cnn_depth,
+                               out_features=cfg.maze_cnn_out_size)
+
+    def forward(self, obs_dict):
+        return self.net(obs_dict["obs"])
+
+    def get_out_size(self) -> int:
+        return self.net.out_size
+
+
+class MazeLSTMCore(ModelCore):
+    """LSTMCore driven the way Sample Factory drives RNN cores.
+
+    Sample Factory passes a PackedSequence cut at episode boundaries during learning (so states reset
+    there) and single steps of (B, D) during rollouts; the state travels as (B, 2H) = [h, c].
+    """
+
+    def __init__(self, cfg, input_size: int):
+        super().__init__(cfg)
+        self.net = LSTMCore(input_size, cfg.rnn_size)
+        self.core_output_size = self.net.out_size
+
+    def forward(self, head_output, rnn_states):
+        is_seq = not torch.is_tensor(head_output)
+        if not is_seq:
+            head_output = head_output.unsqueeze(0)
+        h, c = torch.split(rnn_states.unsqueeze(0), self.net.hidden_size, dim=2)
+        x, (h, c) = self.net.lstm(head_output, (h.contiguous(), c.contiguous()))
+        if not is_seq:
+            x = x.squeeze(0)
+        return x, torch.cat((h, c), dim=2).squeeze(0)
+
+
+class MazeActorCritic(ActorCriticSharedWeights):
+    """Sample Factory's shared-weights actor-critic with our PolicyValueHeads as its two linear outputs."""
+
+    def __init__(self, model_factory, obs_space, action_space, cfg):
+        super().__init__(model_factory, obs_space, action_space, cfg)
+        self.heads = PolicyValueHeads(self.decoder.get_out_size(), int(action_space.n))
+        self.heads.apply(self.initialize_weights)
+        self.critic_linear = self.heads.value
+        self.action_parameterization.distribution_linear = self.heads.policy
+
+
+def make_encoder(cfg, obs_space) -> Encoder:
+    return MazeEncoder(cfg, obs_space)
+
+
+def make_core(cfg, core_input_size: int) -> ModelCore:
+    if not cfg.use_rnn:
+        from sample_factory.model.core import ModelCoreIdentity
+
+        return ModelCoreIdentity(cfg, core_input_size)
+    if cfg.rnn_type != "lstm" or cfg.rnn_num_layers != 1:
+        raise ValueError(f"sf_maze's core is a 1-layer LSTM; got --rnn_type={cfg.rnn_type} --rnn_num_layers={cfg.rnn_num_layers}")
+    return MazeLSTMCore(cfg, core_input_size)
+
+
+def make_actor_critic(cfg, obs_space, action_space):
+    apply_sf_patches()  # runs in the learner process, where the patched code executes
+    return MazeActorCritic(global_model_factory(), obs_space, action_space, cfg)
+
+
+def register_models() -> None:
+    factory = global_model_factory()
+    factory.register_encoder_factory(make_encoder)
+    factory.register_model_core_factory(make_core)
+    factory.register_actor_critic_factory(make_actor_critic)

@@ -1,0 +1,64 @@
+"""Train an agent with asynchronous APPO + V-trace: `python -m sf_maze.train --env=memory_9x9`.
+
+Checkpoints, config.json and tensorboard summaries go to train_dir/<experiment>; running the same
+command again resumes from the latest checkpoint.
+"""
+import os
+import sys
+from typing import List, Optional
+
+from sf_maze.checks import InputError, check_run_inputs
+from sf_maze.params import add_maze_args, maze_defaults
+
+_REGISTERED = False
+
+
+def register_components() -> None:
+    """Registers every env name and our model with Sample Factory (idempotent)."""
+    global _REGISTERED
+    if _REGISTERED:
+        return
+    from sample_factory.envs.env_utils import register_env
+
+    from envs import list_envs
+    from sf_maze.env import make_sf_env
+    from sf_maze.model import register_models
+
+    for name in list_envs():
+        register_env(name, make_sf_env)
+    register_models()
+    _REGISTERED = True
+
+
+def parse_args(argv: Optional[List[str]] = None, evaluation: bool = False):
+    from sample_factory.cfg.arguments import parse_full_cfg, parse_sf_args
+
+    parser, _ = parse_sf_args(argv, evaluation=evaluation)
+    add_maze_args(parser)
+    maze_defaults(parser)
+    return parse_full_cfg(parser, argv)
+
+
+def configure_wandb() -> None:
+    """Wandb never needs the network: offline unless the user configured a key."""
+    has_key = os.environ.get("WANDB_API_KEY") or os.path.exists(os.path.expanduser("~/.netrc"))
+    if not has_key:
+        os.environ.setdefault("WANDB_MODE", "offline")
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    from sample_factory.train import run_rl
+
+    register_components()
+    cfg = parse_args(argv)
+    try:
+        check_run_inputs(cfg)
+    except InputError as error:
+        print(f"sf_maze.train: error: {error}", file=sys.stderr)
+        return 2
+    configure_wandb()
+    return run_rl(cfg)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
