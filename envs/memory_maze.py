@@ -125,7 +125,7 @@ class MemoryMazeEnv(gym.Env):
     `reset(seed=s)` gives the same maze and first frame as constructing the env with `seed=s`.
     """
 
-    metadata = {"render_modes": ["rgb_array"], "render_fps": 4}
+    metadata = {"render_modes": ["rgb_array", "map"], "render_fps": 4}
 
     def __init__(self, name: str, seed: Optional[int] = None, render_mode: Optional[str] = None,
                  reference_impl: bool = False, **overrides):
@@ -201,10 +201,22 @@ class MemoryMazeEnv(gym.Env):
         return self._convert(time_step.observation), reward, False, truncated, {}
 
     def render(self):
-        """The agent's current camera frame, (R, R, 3) uint8."""
+        """The agent's current camera frame, (R, R, 3) uint8; with render_mode="map" the top-down map."""
         if self._last_image is None:
             raise RuntimeError("render() called before reset()")
+        if self.render_mode == "map":
+            return self.render_map()
         return self._last_image
+
+    def render_map(self, size: int = 256) -> np.ndarray:
+        """Top-down map (size, size, 3) uint8: walls, objects, current target, agent + trail, score."""
+        from envs.memory_maze_map import MazeMapRenderer
+
+        if self._last_image is None:
+            raise RuntimeError("render_map() called before reset()")
+        if getattr(self, "_map_renderer", None) is None:
+            self._map_renderer = MazeMapRenderer(size)
+        return self._map_renderer.render(self, size)
 
     def close(self):
         if getattr(self, "_dm_env", None) is not None:

@@ -6,9 +6,10 @@ from networks.agent import RecurrentAgent
 from networks.checkpoint import agent_from_state_dict, load_sf_checkpoint
 from networks.core import LSTMCore
 from networks.encoder import ConvEncoder, preprocess_frames
+from networks.grid_encoder import GridAgent, GridEncoder
 from networks.heads import PolicyValueHeads
 
 __all__ = [
-    "ConvEncoder", "LSTMCore", "PolicyValueHeads", "RecurrentAgent", "agent_from_state_dict",
+    "ConvEncoder", "GridAgent", "GridEncoder", "LSTMCore", "PolicyValueHeads", "RecurrentAgent", "agent_from_state_dict",
     "load_sf_checkpoint", "preprocess_frames",
 ]

@@ -10,6 +10,7 @@ import torch
 from networks.agent import RecurrentAgent
 from networks.core import LSTMCore
 from networks.encoder import ConvEncoder
+from networks.grid_encoder import GridAgent, GridEncoder
 from networks.heads import PolicyValueHeads
 
 # Where sf_maze's model keeps each plain module inside the actor-critic's state dict.
@@ -26,11 +27,28 @@ def _conv_size(size: int, kernel: int) -> int:
     return size
 
 
-def agent_from_state_dict(state: Dict[str, torch.Tensor]) -> RecurrentAgent:
-    """Builds a RecurrentAgent from sf_maze's actor-critic state dict and loads its weights."""
-    encoder_state = _sub_state(state, PREFIXES["encoder"])
-    if "convs.0.weight" not in encoder_state:
-        raise ValueError(f"Not an sf_maze checkpoint: no '{PREFIXES['encoder']}convs.0.weight' among its weights")
+def _grid_encoder(encoder_state: Dict[str, torch.Tensor]) -> GridEncoder:
+    """A GridEncoder (AMaze) sized from its weights: the projection's input solves for the view size."""
+    embed_dim = encoder_state["cell_embedding.weight"].shape[1]
+    conv_channels = encoder_state["conv.0.weight"].shape[0]
+    dir_embed_dim = encoder_state["dir_embedding.weight"].shape[1]
+    pos_size, pos_embed_dim = 0, 8
+    if "pos_embedding.weight" in encoder_state:
+        pos_rows, pos_embed_dim = encoder_state["pos_embedding.weight"].shape
+        pos_size = pos_rows // 2
+    out_size, in_features = encoder_state["projection.0.weight"].shape
+    conv_features = in_features - dir_embed_dim - (2 * pos_embed_dim if pos_size else 0)
+    view_size = round((conv_features / conv_channels) ** 0.5)
+    if view_size * view_size * conv_channels != conv_features:
+        raise ValueError(f"GridEncoder weights fit no square view: {conv_features} conv features, {conv_channels} channels")
+    encoder = GridEncoder(view_size=view_size, embed_dim=embed_dim, conv_channels=conv_channels,
+                          dir_embed_dim=dir_embed_dim, pos_size=pos_size, pos_embed_dim=pos_embed_dim,
+                          out_size=out_size)
+    encoder.load_state_dict(encoder_state)
+    return encoder
+
+
+def _conv_encoder(encoder_state: Dict[str, torch.Tensor]) -> ConvEncoder:
     depth, in_channels, kernel, _ = encoder_state["convs.0.weight"].shape
     out_features = encoder_state["projection.0.weight"].shape[0] if "projection.0.weight" in encoder_state else None
     conv_out = encoder_state["projection.0.weight"].shape[1] if out_features else None
@@ -41,6 +59,23 @@ def agent_from_state_dict(state: Dict[str, torch.Tensor]) -> RecurrentAgent:
     encoder = ConvEncoder(in_channels=in_channels, image_size=image_size, depth=depth, kernel_size=kernel,
                           out_features=out_features)
     encoder.load_state_dict(encoder_state)
+    return encoder
+
+
+def agent_from_state_dict(state: Dict[str, torch.Tensor]) -> RecurrentAgent:
+    """Builds the agent of sf_maze's actor-critic state dict and loads its weights.
+
+    A camera (ConvEncoder) checkpoint gives a RecurrentAgent; an AMaze (GridEncoder) one a GridAgent,
+    which takes the obs dict instead of frames.
+    """
+    encoder_state = _sub_state(state, PREFIXES["encoder"])
+    if "cell_embedding.weight" in encoder_state:
+        encoder, agent_class = _grid_encoder(encoder_state), GridAgent
+    elif "convs.0.weight" in encoder_state:
+        encoder, agent_class = _conv_encoder(encoder_state), RecurrentAgent
+    else:
+        raise ValueError(f"Not an sf_maze checkpoint: neither '{PREFIXES['encoder']}convs.0.weight' nor "
+                         f"'{PREFIXES['encoder']}cell_embedding.weight' among its weights")
 
     core_state = _sub_state(state, PREFIXES["core"])
     core = None
@@ -53,7 +88,7 @@ def agent_from_state_dict(state: Dict[str, torch.Tensor]) -> RecurrentAgent:
     num_actions, head_in = heads_state["policy.weight"].shape
     heads = PolicyValueHeads(head_in, num_actions)
     heads.load_state_dict(heads_state)
-    return RecurrentAgent(encoder, core, heads)
+    return agent_class(encoder, core, heads)
 
 
 def load_sf_checkpoint(path: str) -> RecurrentAgent:

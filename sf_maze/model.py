@@ -64,6 +64,10 @@ class MazeActorCritic(ActorCriticSharedWeights):
 
 
 def make_encoder(cfg, obs_space) -> Encoder:
+    if "agent_dir" in obs_space.spaces:  # AMaze: a grid of codes, not a camera image
+        from sf_maze.amaze import AMazeEncoder
+
+        return AMazeEncoder(cfg, obs_space)
     return MazeEncoder(cfg, obs_space)
 
 

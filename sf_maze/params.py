@@ -32,6 +32,7 @@ def maze_defaults(parser) -> None:
         exploration_loss_coeff=0.01,  # IMPALA's entropy cost; SF's 0.003 collapses early on sparse rewards
         max_grad_norm=40.0,
         obs_scale=255.0,  # uint8 frames -> [0, 1], what networks.ConvEncoder expects
+        normalize_input=False,  # fixed pixel scale, so the plain networks reproduce the policy from weights alone
         # One Memory Maze env holds ~1 GB; 2 workers x 4 envs fit a 24 GiB machine.
         num_workers=min(cpus, 4),
         num_envs_per_worker=4,

@@ -21,11 +21,12 @@ def register_components() -> None:
     from sample_factory.envs.env_utils import register_env
 
     from envs import list_envs
+    from sf_maze.amaze import is_amaze, make_amaze_sf_env
     from sf_maze.env import make_sf_env
     from sf_maze.model import register_models
 
     for name in list_envs():
-        register_env(name, make_sf_env)
+        register_env(name, make_amaze_sf_env if is_amaze(name) else make_sf_env)
     register_models()
     _REGISTERED = True
 
@@ -33,9 +34,14 @@ def register_components() -> None:
 def parse_args(argv: Optional[List[str]] = None, evaluation: bool = False):
     from sample_factory.cfg.arguments import parse_full_cfg, parse_sf_args
 
-    parser, _ = parse_sf_args(argv, evaluation=evaluation)
+    parser, partial_cfg = parse_sf_args(argv, evaluation=evaluation)
     add_maze_args(parser)
     maze_defaults(parser)
+    if partial_cfg.env.startswith("amaze_"):
+        from sf_maze.amaze import add_amaze_args, amaze_defaults
+
+        add_amaze_args(parser)
+        amaze_defaults(parser)
     return parse_full_cfg(parser, argv)
 
 

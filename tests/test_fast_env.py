@@ -77,8 +77,7 @@ def _reseed(env, seed: int) -> None:
     import labmaze
     import numpy as np
 
-    while hasattr(env, "env"):
-        env = env.env
+    env = _composer(env)
     random_state = np.random.RandomState(seed)
     maze = env.task._maze_arena.maze
     fresh = labmaze.RandomMaze(
@@ -90,18 +89,25 @@ def _reseed(env, seed: int) -> None:
     env._random_state = random_state
 
 
+def _composer(env):
+    while hasattr(env, "env"):
+        env = env.env
+    return env
+
+
+def _culled_geoms(fast) -> int:
+    """Geoms the fast env's cameras leave out of the current frame (proof that culling runs)."""
+    cameras = _composer(fast)._physics._cameras.values()
+    return int(sum(c.culler._outside_view().sum() for c in cameras if c.culler._enabled))
+
+
 def _reference_checks(ref, fast) -> dict:
     """Is the reference env the package code path, untouched by building ours in the same process?"""
     from dm_control import composer, mjcf
     from dm_control.composer.environment import _callable_is_trivial
     from dm_control.locomotion.props import target_sphere
 
-    def composer_env(env):
-        while hasattr(env, "env"):
-            env = env.env
-        return env
-
-    ref_env, fast_env = composer_env(ref), composer_env(fast)
+    ref_env, fast_env = _composer(ref), _composer(fast)
     ref_targets = ref_env.task._targets
     hooks = ref_env._hooks._after_substep.entity_hooks
     return {
@@ -127,7 +133,7 @@ def compare(size: str, steps: int, episode_seconds: float, seed: int, task_kwarg
     task_fn = _task_fn(size, episode_seconds)
     fast = build_task(task_fn, seed=seed, **task_kwargs)  # ours first: it must not leak into the reference
     ref = build_task(task_fn, reference_impl=True, seed=seed, **task_kwargs)
-    result = dict(steps=0, mismatches=[], rewards=0.0, resets=0, seconds={"reference": 0.0, "fast": 0.0})
+    result = dict(steps=0, mismatches=[], rewards=0.0, resets=0, culled_geoms=0, seconds={"reference": 0.0, "fast": 0.0})
 
     def check(label, a, b):
         same = (a.step_type == b.step_type and a.reward == b.reward and a.discount == b.discount
@@ -158,7 +164,9 @@ def compare(size: str, steps: int, episode_seconds: float, seed: int, task_kwarg
         result["rewards"] += float(a.reward or 0.0)
         if not check(f"step {i}", a, b):
             result["mismatch_count"] = result.get("mismatch_count", 0) + 1
+        result["culled_geoms"] += _culled_geoms(fast)
     result["reference_checks"] = _reference_checks(ref, fast)
+    result["textures"] = {"reference": _composer(ref).physics.model.ntex, "fast": _composer(fast).physics.model.ntex}
     result["backend"] = os.environ.get("MUJOCO_GL")
     return result
 
@@ -229,6 +237,10 @@ def test_bit_identical_to_package(results, index):
     # The comparison only means something if episodes ended and targets were actually reached.
     assert result["resets"] >= min_resets, result
     assert result["rewards"] >= min_rewards, result
+    # ... and if the optimisations that could alter frames were actually in play.
+    assert result["textures"]["fast"] < result["textures"]["reference"], result["textures"]
+    if not JOBS[index][2].get("top_camera"):
+        assert result["culled_geoms"] > 0
 
 
 @pytest.mark.parametrize("index", [0], ids=["9x9-egl"])

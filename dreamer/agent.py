@@ -1,0 +1,111 @@
+"""The Dreamer agent: world model + actor-critic, their optimizers, one training step, and acting."""
+from typing import Dict, Optional
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from dreamer.behavior import ActorCritic
+from dreamer.observations import ObsSpec
+from dreamer.rssm import State
+from dreamer.world_model import WorldModel
+
+
+def _adam(module: torch.nn.Module, lr: float, cfg: dict) -> torch.optim.Optimizer:
+    return torch.optim.AdamW(module.parameters(), lr=lr, eps=cfg["adam_eps"], weight_decay=cfg["weight_decay"])
+
+
+class Dreamer:
+    def __init__(self, cfg: dict, spec: ObsSpec, num_actions: int, device: torch.device):
+        self.cfg, self.device = cfg, device
+        self.world_model = WorldModel(cfg, spec, num_actions).to(device)
+        self.behavior = ActorCritic(self.world_model.feature_size, num_actions, cfg).to(device)
+        self.model_opt = _adam(self.world_model, cfg["model_lr"], cfg)
+        self.actor_opt = _adam(self.behavior.actor, cfg["actor_lr"], cfg)
+        self.critic_opt = _adam(self.behavior.critic, cfg["critic_lr"], cfg)
+        self.grad_steps = 0
+        self.carry: Optional[State] = None  # TBTT: posterior at the end of the previous batch, per slot
+
+    def _step(self, optimizer: torch.optim.Optimizer, module: torch.nn.Module, loss: torch.Tensor) -> float:
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        norm = torch.nn.utils.clip_grad_norm_(module.parameters(), self.cfg["grad_clip"])
+        optimizer.step()
+        return float(norm)
+
+    def train_step(self, batch: Dict[str, torch.Tensor], fresh: Optional[np.ndarray] = None) -> Dict[str, float]:
+        """One gradient step of world model, actor and critic on a replay batch of (T, B, ...) tensors.
+
+        fresh (B,) bool: with TBTT, the slots whose sequence does not continue the previous batch's
+        (they start from the zero state); None: every slot starts fresh (no TBTT).
+        """
+        cfg, B = self.cfg, batch["first"].shape[1]
+        state = None
+        if fresh is not None and self.carry is not None and self.carry.deter.shape[0] == B:
+            keep = torch.as_tensor(~fresh, device=self.device).float()
+            state = self.carry.map(lambda x: x * keep.view(-1, *[1] * (x.dim() - 1)))
+        loss, posts, metrics = self.world_model.loss(batch, cfg, state)
+        metrics["world_model/grad_norm"] = self._step(self.model_opt, self.world_model, loss)
+        # Detached: the next batch's gradients stop at its first step (truncated BPTT).
+        self.carry = posts.map(lambda x: x[-1].detach()) if fresh is not None else None
+
+        start = posts.map(lambda x: x.detach().flatten(0, 1))
+        losses = self.behavior.loss(self.world_model, start, batch["terminal"].flatten(0, 1), cfg)
+        metrics["train/actor_grad_norm"] = self._step(self.actor_opt, self.behavior.actor, losses["actor_loss"])
+        metrics["train/critic_grad_norm"] = self._step(self.critic_opt, self.behavior.critic, losses["critic_loss"])
+        metrics.update({f"train/{key}": float(value) for key, value in losses.items()})
+        self.grad_steps += 1
+        if self.grad_steps % cfg["slow_critic_every"] == 0:
+            self.behavior.update_slow_critic()
+        return metrics
+
+    def state_dict(self) -> dict:
+        return {"world_model": self.world_model.state_dict(), "behavior": self.behavior.state_dict(),
+                "model_opt": self.model_opt.state_dict(), "actor_opt": self.actor_opt.state_dict(),
+                "critic_opt": self.critic_opt.state_dict(), "grad_steps": self.grad_steps}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.world_model.load_state_dict(state["world_model"])
+        self.behavior.load_state_dict(state["behavior"])
+        for name in ("model_opt", "actor_opt", "critic_opt"):
+            getattr(self, name).load_state_dict(state[name])
+        self.grad_steps = state["grad_steps"]
+
+
+class Actor:
+    """Acts in `num_envs` envs at once, carrying each env's posterior state and previous action."""
+
+    def __init__(self, world_model: WorldModel, behavior: ActorCritic, num_envs: int, greedy: bool = False,
+                 seed: Optional[int] = None):
+        self.world_model, self.behavior, self.greedy = world_model, behavior, greedy
+        self.device = next(world_model.parameters()).device
+        self.num_actions = world_model.num_actions
+        self.state = world_model.initial(num_envs)
+        self.prev_action = torch.zeros(num_envs, self.num_actions, device=self.device)
+        self.generator = torch.Generator(device=self.device)
+        self.generator.manual_seed(seed if seed is not None else int(np.random.SeedSequence().entropy % 2**63))
+
+    @torch.no_grad()
+    def act(self, obs: Dict[str, np.ndarray], first: np.ndarray) -> np.ndarray:
+        """obs: stored-format arrays with a leading (N,) dim; first (N,) bool -> actions (N,) int64."""
+        tensors = {key: torch.as_tensor(value, device=self.device) for key, value in obs.items()}
+        first_t = torch.as_tensor(first, device=self.device)
+        embed = self.world_model.codec.embed(tensors)
+        rssm = self.world_model.rssm
+        state, prev_action = rssm.reset(self.state, self.prev_action, first_t)
+        self.state, _ = rssm.obs_step(state, prev_action, embed)
+        logits = self.behavior.actor(rssm.features(self.state))
+        if self.greedy:
+            actions = logits.argmax(-1)
+        else:
+            actions = torch.multinomial(logits.softmax(-1), 1, generator=self.generator).squeeze(-1)
+        self.prev_action = F.one_hot(actions, self.num_actions).float()
+        return actions.cpu().numpy()
+
+
+def batch_to_tensors(batch: Dict[str, np.ndarray], num_actions: int, device: torch.device) -> Dict[str, torch.Tensor]:
+    """Replay arrays -> tensors; actions become one-hot, the -1 of first steps an all-zero row."""
+    out = {key: torch.as_tensor(value, device=device) for key, value in batch.items() if key != "action"}
+    action = torch.as_tensor(batch["action"].astype(np.int64), device=device)
+    out["action"] = F.one_hot(action.clamp(min=0), num_actions).float() * (action >= 0).float()[..., None]
+    return out

@@ -1,0 +1,146 @@
+"""Dreamer settings: presets from configs.yaml (next to this file) plus `--key=value` overrides.
+
+Every key and its one-line doc live in the `defaults` section of configs.yaml; presets change some.
+Bad input raises ConfigError with one line naming what is allowed.
+"""
+import os
+import re
+from typing import Any, Dict, List, Optional, Tuple
+
+import yaml
+
+CONFIG_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs.yaml")
+# Keys that fix network shapes or the replay layout: a resumed run must keep them.
+ARCHITECTURE_KEYS = ("env", "deter", "stoch", "classes", "hidden", "cnn_depth", "grid_embed", "mlp_units",
+                     "mlp_layers", "envs", "replay_capacity")
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def _load_yaml() -> Dict[str, Dict[str, Any]]:
+    with open(CONFIG_PATH) as f:
+        return yaml.safe_load(f)
+
+
+def defaults() -> Dict[str, Any]:
+    return dict(_load_yaml()["defaults"])
+
+
+def preset_names() -> List[str]:
+    return [name for name in _load_yaml() if name != "defaults"]
+
+
+def field_docs() -> Dict[str, str]:
+    """key -> its doc comment, read off the `defaults` section's lines (yaml drops comments)."""
+    docs, inside = {}, False
+    with open(CONFIG_PATH) as f:
+        for line in f:
+            if re.match(r"^\S", line):
+                inside = line.startswith("defaults:")
+                continue
+            match = re.match(r"^\s+(\w+):[^#]*#\s*(.*)$", line)
+            if inside and match:
+                docs[match.group(1)] = match.group(2).strip()
+    return docs
+
+
+def default_preset(env: str) -> str:
+    return "amaze" if env.startswith("amaze_") else "memory_maze"
+
+
+def check_env_name(name: str) -> None:
+    from envs import list_envs
+
+    if name.startswith("memory_"):
+        from envs.memory_maze import parse_name
+
+        try:
+            parse_name(name)
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
+    elif name not in list_envs():
+        raise ConfigError(f"unknown env {name!r}; valid names: {', '.join(list_envs())}")
+
+
+def coerce(key: str, raw: Any, default: Any) -> Any:
+    """A command-line string (or yaml value) -> the type of the key's default."""
+    if isinstance(default, bool):
+        if isinstance(raw, bool):
+            return raw
+        lowered = str(raw).lower()
+        if lowered in ("true", "1", "yes"):
+            return True
+        if lowered in ("false", "0", "no"):
+            return False
+        raise ConfigError(f"--{key} takes True or False, got {raw!r}")
+    try:
+        if isinstance(default, int):
+            value = float(raw)  # accepts 1e5 as well as 100000
+            if value != int(value):
+                raise ValueError
+            return int(value)
+        if isinstance(default, float):
+            return float(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"--{key} takes a{'n integer' if isinstance(default, int) else ' number'}, got {raw!r}") from None
+    return str(raw)
+
+
+def parse_argv(argv: List[str]) -> Dict[str, str]:
+    """['--a=1', '--b', '2'] -> {'a': '1', 'b': '2'} (raw strings; typing happens in build)."""
+    out, i = {}, 0
+    while i < len(argv):
+        arg = argv[i]
+        if not arg.startswith("--") or arg == "--":
+            raise ConfigError(f"unexpected argument {arg!r}; arguments look like --key=value")
+        if "=" in arg:
+            key, value = arg[2:].split("=", 1)
+        elif i + 1 < len(argv) and not argv[i + 1].startswith("--"):
+            key, value = arg[2:], argv[i + 1]
+            i += 1
+        else:
+            raise ConfigError(f"{arg} has no value; write {arg}=VALUE")
+        out[key.replace("-", "_")] = value
+        i += 1
+    return out
+
+
+def build(overrides: Dict[str, Any], preset: Optional[str] = None, base: Optional[Dict[str, Any]] = None,
+          extra_keys: Tuple[str, ...] = ()) -> Dict[str, Any]:
+    """Config = defaults <- preset <- overrides; or base (a saved run's config) <- overrides.
+
+    `extra_keys` are keys the caller's CLI takes besides the config's own (they pass through untyped).
+    """
+    table = _load_yaml()
+    config = defaults()
+    unknown = sorted(set(overrides) - set(config) - set(extra_keys) - {"preset"})
+    if unknown:
+        raise ConfigError(f"unknown config key(s) {', '.join('--' + k for k in unknown)}; "
+                          f"allowed: {', '.join('--' + k for k in ['preset', *extra_keys, *config])}")
+    if base is not None:
+        config.update(base)
+    else:
+        env = str(overrides.get("env", config["env"]))
+        preset = preset or default_preset(env)
+        if preset not in table or preset == "defaults":
+            raise ConfigError(f"unknown preset {preset!r}; presets: {', '.join(preset_names())}")
+        config.update(table[preset])
+        config["preset"] = preset
+    typed_defaults = defaults()
+    for key, raw in overrides.items():
+        if key in typed_defaults:
+            config[key] = coerce(key, raw, typed_defaults[key])
+    check_env_name(config["env"])
+    if not config["logdir"]:
+        config["logdir"] = os.path.join("runs", "dreamer", f"{config['env']}_{config.get('preset', 'custom')}")
+    if config["envs"] < 1 or config["replay_capacity"] // config["envs"] < config["batch_length"] + 1:
+        raise ConfigError("need envs >= 1 and replay_capacity // envs > batch_length")
+    return config
+
+
+def help_text() -> str:
+    docs, values = field_docs(), defaults()
+    lines = [f"  --{key}={values[key]!r:<14} {docs.get(key, '')}" for key in values]
+    return "Config keys (defaults; presets " + ", ".join(preset_names()) + " change some):\n" + "\n".join(lines)

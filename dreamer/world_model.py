@@ -1,0 +1,111 @@
+"""DreamerV2's world model: observation codec + RSSM + reward and discount heads, learned from replay.
+
+A batch is a dict of (T, B, ...) tensors: the observation keys of the ObsSpec ("image" and, for
+AMaze, "agent_dir"), "action" (T, B, A) one-hot with action[t] the action that led to step t (zero
+where first), "reward" (T, B) received on arriving at step t, "first" (T, B) bool (step t opens an
+episode) and "terminal" (T, B) bool (step t ended its episode by a true terminal state, not a time
+limit).
+"""
+from typing import Dict, Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from dreamer.observations import ObsSpec, make_codec, mlp
+from dreamer.rssm import RSSM, State, balanced_kl_loss
+
+# The config keys that shape the world model (kept with its weights so it can be rebuilt alone).
+MODEL_KEYS = ("deter", "stoch", "classes", "hidden", "cnn_depth", "grid_embed", "mlp_units", "mlp_layers")
+
+
+class WorldModel(nn.Module):
+    def __init__(self, cfg: dict, spec: ObsSpec, num_actions: int):
+        super().__init__()
+        self.model_cfg = {key: cfg[key] for key in MODEL_KEYS}
+        self.spec, self.num_actions = spec, num_actions
+        feature_size = cfg["deter"] + cfg["stoch"] * cfg["classes"]
+        self.codec = make_codec(spec, feature_size, cfg)
+        self.rssm = RSSM(self.codec.embed_size, num_actions, cfg["deter"], cfg["stoch"], cfg["classes"], cfg["hidden"])
+        self.reward_head = mlp(feature_size, 1, cfg["mlp_units"], cfg["mlp_layers"])
+        self.discount_head = mlp(feature_size, 1, cfg["mlp_units"], cfg["mlp_layers"])  # logits of "episode goes on"
+        self.feature_size = feature_size
+
+    def init_args(self) -> dict:
+        """What load_world_model needs to rebuild this module before loading its weights."""
+        return {"cfg": dict(self.model_cfg), "spec": self.spec.to_dict(), "num_actions": self.num_actions}
+
+    def initial(self, batch_size: int) -> State:
+        return self.rssm.initial(batch_size)
+
+    def _obs(self, batch: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        return {key: batch[key] for key in self.spec.shapes()}
+
+    def observe(self, batch: Dict[str, torch.Tensor], state: Optional[State] = None,
+                sample: bool = True) -> Tuple[State, State]:
+        T, B = batch["first"].shape
+        for key, shape in self.spec.shapes().items():
+            assert tuple(batch[key].shape) == (T, B, *shape), (
+                f"batch[{key!r}] must be (T, B, *{shape}) = {(T, B, *shape)}, got {tuple(batch[key].shape)}")
+        embed = self.codec.embed(self._obs(batch))
+        state = state if state is not None else self.initial(B)
+        return self.rssm.observe(embed, batch["action"], batch["first"], state, sample)
+
+    def loss(self, batch: Dict[str, torch.Tensor], cfg: dict,
+             state: Optional[State] = None) -> Tuple[torch.Tensor, State, Dict[str, float]]:
+        """-> (loss, posteriors (T, B, ...), metrics). `state`: posterior carried from the previous batch (TBTT)."""
+        posts, priors = self.observe(batch, state)
+        features = self.rssm.features(posts)
+        image_loss = self.codec.loss(features, self._obs(batch)).mean()
+        reward_loss = 0.5 * (self.reward_head(features).squeeze(-1) - batch["reward"]).pow(2).mean()
+        goes_on = (~batch["terminal"].bool()).float()
+        discount_loss = F.binary_cross_entropy_with_logits(self.discount_head(features).squeeze(-1), goes_on)
+        kl_loss, kl = balanced_kl_loss(posts.logits, priors.logits, cfg["kl_balance"], cfg["kl_free"])
+        loss = (cfg["image_scale"] * image_loss + cfg["reward_scale"] * reward_loss
+                + cfg["discount_scale"] * discount_loss + cfg["kl_scale"] * kl_loss)
+        post_entropy = -(posts.logits.log_softmax(-1).exp() * posts.logits.log_softmax(-1)).sum((-2, -1)).mean()
+        metrics = {"world_model/loss": loss.item(), "world_model/image_loss": image_loss.item(),
+                   "world_model/reward_loss": reward_loss.item(), "world_model/discount_loss": discount_loss.item(),
+                   "world_model/kl": kl.item(), "world_model/posterior_entropy": post_entropy.item()}
+        return loss, posts, metrics
+
+    @torch.no_grad()
+    def features(self, frames: torch.Tensor, actions: torch.Tensor, first: torch.Tensor,
+                 agent_dir: Optional[torch.Tensor] = None, sample: bool = False) -> torch.Tensor:
+        """The representation probes read: concat(deter, stoch) of the posterior -> (T, B, F).
+
+        frames (T, B, H, W, C) uint8 (AMaze: the (V, V, 3) views, with agent_dir (T, B) too);
+        actions (T, B, A) one-hot, actions[t] the action that led to frames[t] (ignored where first);
+        first (T, B) bool, True where an episode starts (the state is reset there; step 0 starts
+        from the zero state either way). The posterior is carried through the whole sequence;
+        sample=False uses each latent's mode, so the same inputs give the same features.
+        """
+        T, B = frames.shape[:2]
+        device = next(self.parameters()).device
+        batch = {"image": frames.to(device), "action": actions.to(device).float(), "first": first.to(device).bool()}
+        if self.spec.kind == "grid":
+            if agent_dir is None:
+                raise ValueError("AMaze world models also take agent_dir (T, B)")
+            batch["agent_dir"] = agent_dir.to(device)
+        assert batch["action"].shape == (T, B, self.num_actions), (
+            f"actions must be one-hot (T, B, A) = {(T, B, self.num_actions)}, got {tuple(actions.shape)}")
+        posts, _ = self.observe(batch, sample=sample)
+        return self.rssm.features(posts)
+
+    @torch.no_grad()
+    def open_loop(self, batch: Dict[str, torch.Tensor], context: int, sample: bool = False) -> Dict[str, torch.Tensor]:
+        """Observe the first `context` steps, then imagine the rest with the batch's actions.
+
+        Returns predicted observations (T, B, ...): reconstructions for the context steps,
+        open-loop predictions after.
+        """
+        T, B = batch["first"].shape
+        assert 1 <= context <= T, f"context must be in [1, T={T}], got {context}"
+        head = {key: value[:context] for key, value in batch.items()}
+        posts, _ = self.observe(head, sample=sample)
+        states = [posts.map(lambda x, t=t: x[t]) for t in range(context)]
+        state = states[-1]
+        for t in range(context, T):
+            state = self.rssm.img_step(state, batch["action"][t], sample)
+            states.append(state)
+        return self.codec.predict(self.rssm.features(State.stack(states)))

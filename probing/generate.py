@@ -1,0 +1,181 @@
+"""Writes scripted-policy trajectories in the published offline-dataset format, one NPZ per episode.
+
+    python -m probing.generate --env=memory_9x9 --episodes=30 --out=data/mm9 --workers=2 --seed=0
+
+Episode i uses a maze and policy seed derived from (--seed, i) alone, so reruns, worker counts and
+resumed runs give identical files. A file appears only once complete (written aside, then renamed),
+and a rerun skips episodes whose files exist: a killed run continues where it stopped.
+"""
+import argparse
+import json
+import logging
+import multiprocessing
+import os
+import time
+from typing import Dict, List, Optional
+
+import numpy as np
+
+from probing.format import DEFAULT_STEPS, EXTRA_KEYS, NUM_ACTIONS, README_KEYS, WRITE_DTYPES
+from probing.planner import WaypointPolicy
+
+log = logging.getLogger(__name__)
+
+META_FILE = "generation.json"
+TMP_MARK = ".tmp-"
+# Settings that change the content of a file; a rerun into the same folder must agree on them.
+CONTENT_ARGS = ("env", "seed", "steps", "epsilon")
+
+
+def episode_filename(index: int) -> str:
+    return f"episode_{index:06d}.npz"
+
+
+def episode_seed(base_seed: int, index: int) -> int:
+    """Independent of the order and process episodes are made in."""
+    return int(np.random.SeedSequence([base_seed, index]).generate_state(1)[0] % (2 ** 31))
+
+
+def extraobs_name(env_name: str) -> str:
+    """The ExtraObs variant of `env_name`: the probes' labels come from its global observables."""
+    if "extraobs" in env_name:
+        return env_name
+    size = env_name.split("_")[1]
+    rest = env_name.split("_")[2:]
+    if rest not in ([], ["vis"]):
+        raise ValueError(f"No ExtraObs variant for {env_name!r}; use memory_<size> or memory_<size>_vis")
+    return "_".join(["memory", size, "extraobs", *rest])
+
+
+def collect_episode(env, *, seed: int, steps: int, epsilon: float) -> Dict[str, np.ndarray]:
+    """One trajectory of `steps` actions: every entry has steps + 1 rows, first action/reward zero."""
+    limit = getattr(env, "max_episode_steps", None)
+    if limit is not None and steps > limit:
+        raise ValueError(f"--steps={steps} exceeds the env's episode length of {limit} steps")
+    obs, _ = env.reset(seed=seed)
+    policy = WaypointPolicy(layout=obs["maze_layout"], rng=np.random.default_rng(seed), epsilon=epsilon)
+    rows = {key: [] for key in (*README_KEYS, *EXTRA_KEYS)}
+
+    def record(obs, action_onehot, reward, reset):
+        for key in README_KEYS:
+            if key not in ("action", "reward"):
+                rows[key].append(obs[key])
+        rows["action"].append(action_onehot)
+        rows["reward"].append(reward)
+        rows["terminal"].append(False)  # Memory Maze never terminates, it only times out
+        rows["reset"].append(reset)
+
+    record(obs, np.zeros(NUM_ACTIONS), 0.0, True)
+    for t in range(steps):
+        action = policy(obs["agent_pos"], obs["agent_dir"])
+        obs, reward, terminated, truncated, _ = env.step(action)
+        onehot = np.zeros(NUM_ACTIONS)
+        onehot[action] = 1.0
+        record(obs, onehot, reward, False)
+        if (terminated or truncated) and t + 1 < steps:
+            raise ValueError(f"The env ended its episode after {t + 1} steps, before --steps={steps}")
+    data = {key: np.asarray(values, dtype=WRITE_DTYPES[key]) for key, values in rows.items()}
+    log.debug("seed %d: %d waypoints reached, reward %.0f", seed, policy.waypoints_reached, data["reward"].sum())
+    return data
+
+
+def write_atomically(path: str, data: Dict[str, np.ndarray]) -> None:
+    """Readers never see a half-written file: a killed writer leaves only a `.tmp-` file behind."""
+    tmp = f"{path}{TMP_MARK}{os.getpid()}"
+    with open(tmp, "wb") as file:  # a file object, so numpy does not append its own .npz suffix
+        np.savez_compressed(file, **data)
+    os.replace(tmp, path)
+
+
+# ---- workers: one env each, built once (construction takes seconds and ~1 GB) --------------------
+_worker_env = None
+
+
+def _init_worker(env_name: str) -> None:
+    global _worker_env
+    from envs import make_env  # late: workers are spawned, and the GL backend is chosen in each
+
+    _worker_env = make_env(extraobs_name(env_name))
+
+
+def _make_one(job) -> int:
+    index, out_dir, base_seed, steps, epsilon = job
+    data = collect_episode(_worker_env, seed=episode_seed(base_seed, index), steps=steps, epsilon=epsilon)
+    write_atomically(os.path.join(out_dir, episode_filename(index)), data)
+    return index
+
+
+def _check_meta(out_dir: str, args: argparse.Namespace) -> None:
+    meta_path = os.path.join(out_dir, META_FILE)
+    wanted = {key: getattr(args, key) for key in CONTENT_ARGS}
+    if os.path.exists(meta_path):
+        with open(meta_path) as file:
+            found = {key: json.load(file).get(key) for key in CONTENT_ARGS}
+        if found != wanted:
+            raise SystemExit(f"{out_dir} holds episodes made with {found}, not {wanted}: use another --out")
+    else:
+        with open(meta_path, "w") as file:
+            json.dump(dict(wanted, format="memory-maze offline dataset NPZ"), file, indent=1)
+
+
+def missing_episodes(out_dir: str, episodes: int) -> List[int]:
+    return [i for i in range(episodes) if not os.path.exists(os.path.join(out_dir, episode_filename(i)))]
+
+
+def generate(args: argparse.Namespace) -> List[int]:
+    """Makes the missing episodes of `args.out`; returns the indices it wrote."""
+    from tqdm import tqdm
+
+    os.makedirs(args.out, exist_ok=True)
+    _check_meta(args.out, args)
+    for name in os.listdir(args.out):  # leftovers of killed writers; their episodes are redone
+        if TMP_MARK in name:
+            os.remove(os.path.join(args.out, name))
+    todo = missing_episodes(args.out, args.episodes)
+    log.info("%s: %d of %d episodes to make (%d steps each)", args.out, len(todo), args.episodes, args.steps)
+    if not todo:
+        return []
+    jobs = [(i, args.out, args.seed, args.steps, args.epsilon) for i in todo]
+    workers = max(1, min(args.workers, len(todo)))
+    done = []
+    progress = tqdm(total=len(todo), desc="episodes", unit="ep")
+    if workers == 1:
+        _init_worker(args.env)
+        for job in jobs:
+            done.append(_make_one(job))
+            progress.update()
+    else:
+        log.info("%d workers, each holding its own env (~1 GB each)", workers)
+        # spawn, not fork: a forked MuJoCo / GL context is not safe to reuse.
+        with multiprocessing.get_context("spawn").Pool(workers, initializer=_init_worker, initargs=(args.env,)) as pool:
+            for index in pool.imap_unordered(_make_one, jobs):
+                done.append(index)
+                progress.update()
+    progress.close()
+    return done
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--env", default="memory_9x9", help="Memory Maze name; its ExtraObs variant is used for labels")
+    parser.add_argument("--episodes", type=int, required=True)
+    parser.add_argument("--out", required=True, help="Folder of episode_XXXXXX.npz files")
+    parser.add_argument("--workers", type=int, default=1, help="Processes, each with its own env (~1 GB each)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="Actions per episode (entries: steps + 1)")
+    parser.add_argument("--epsilon", type=float, default=0.2, help="Probability of a uniformly random action")
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    args = build_parser().parse_args(argv)
+    if args.steps < 1 or args.episodes < 0:
+        raise SystemExit("--steps must be >= 1 and --episodes >= 0")
+    start = time.time()
+    written = generate(args)
+    log.info("wrote %d episodes in %.0f s", len(written), time.time() - start)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""Frozen representations a probe reads: one feature vector per step of a trajectory.
+
+`--model` specs:
+  sf:PATH       an sf_maze (Sample Factory) checkpoint: the LSTM output, the agent's memory state
+  dreamer:PATH  a Dreamer world model (`dreamer.checkpoint.load_world_model`): its RSSM features
+  random        the sf agent's architecture at its default sizes, randomly initialised (untrained)
+  random:PATH   the architecture of the sf checkpoint at PATH, randomly initialised
+  oracle        the true global state: maze_layout (flattened), agent_pos, agent_dir, targets_pos
+
+Networks run over a whole trajectory with their state carried from its first step to its last,
+under torch.no_grad: no gradient can reach them from the probe.
+"""
+import logging
+from typing import Callable, Dict, Tuple
+
+import numpy as np
+import torch
+
+log = logging.getLogger(__name__)
+
+# Entries each kind of representation reads from a trajectory file.
+NETWORK_KEYS = ("image", "action")
+ORACLE_KEYS = ("maze_layout", "agent_pos", "agent_dir", "targets_pos")
+# Frames per forward call: bounds memory for long trajectories; the recurrent state is carried across.
+CHUNK = 250
+
+Extractor = Callable[[Dict[str, np.ndarray]], np.ndarray]
+
+
+def oracle_features(episode: Dict[str, np.ndarray]) -> np.ndarray:
+    length = episode["maze_layout"].shape[0]
+    parts = [episode[key].reshape(length, -1).astype(np.float32) for key in ORACLE_KEYS]
+    return np.concatenate(parts, axis=1)
+
+
+def _agent_extractor(agent: torch.nn.Module) -> Extractor:
+    agent.eval()
+    for parameter in agent.parameters():
+        parameter.requires_grad_(False)
+
+    @torch.no_grad()
+    def extract(episode: Dict[str, np.ndarray]) -> np.ndarray:
+        frames = torch.from_numpy(np.ascontiguousarray(episode["image"]))
+        state, outputs = None, []  # state None = zeros: what the agent sees at an episode start
+        for start in range(0, frames.shape[0], CHUNK):
+            chunk = frames[start:start + CHUNK].unsqueeze(1)  # (T, B=1, H, W, 3)
+            _, _, features, state = agent(chunk, state, None)
+            outputs.append(features[:, 0])
+        return torch.cat(outputs).float().numpy()
+
+    return extract
+
+
+def _random_agent(path: str = "", seed: int = 0) -> torch.nn.Module:
+    from networks import ConvEncoder, LSTMCore, PolicyValueHeads, RecurrentAgent, load_sf_checkpoint
+
+    torch.manual_seed(seed)
+    if path:
+        # Same sizes as the trained checkpoint, fresh default initialisation of every layer.
+        trained = load_sf_checkpoint(path)
+        for module in trained.modules():
+            if module is not trained and hasattr(module, "reset_parameters"):
+                module.reset_parameters()
+        return trained
+    encoder = ConvEncoder(in_channels=3, image_size=64, depth=32, out_features=256)
+    core = LSTMCore(input_size=encoder.out_size, hidden_size=256)
+    return RecurrentAgent(encoder, core, PolicyValueHeads(core.out_size, 6))
+
+
+def _dreamer_extractor(path: str) -> Extractor:
+    try:
+        from dreamer.checkpoint import load_world_model  # optional: lands with the Dreamer trainer
+    except ImportError as error:
+        raise SystemExit(f"--model=dreamer:{path} needs dreamer.checkpoint.load_world_model ({error})") from error
+    model = load_world_model(path)
+    if isinstance(model, torch.nn.Module):
+        model.eval()
+        for parameter in model.parameters():
+            parameter.requires_grad_(False)
+
+    @torch.no_grad()
+    def extract(episode: Dict[str, np.ndarray]) -> np.ndarray:
+        frames = torch.from_numpy(np.ascontiguousarray(episode["image"])).unsqueeze(1)
+        # The file's action[t] led to image[t] (row 0 zeros): Dreamer's own convention for its input.
+        actions = torch.from_numpy(episode["action"].astype(np.float32)).unsqueeze(1)
+        first = torch.zeros(frames.shape[:2], dtype=torch.bool)
+        first[0] = True
+        features = model.features(frames, actions, first)
+        return features[:, 0].float().reshape(frames.shape[0], -1).numpy()
+
+    return extract
+
+
+def load_representation(spec: str, seed: int = 0) -> Tuple[Extractor, Tuple[str, ...]]:
+    """(features(episode) -> (T+1, F) float32, the trajectory entries it reads) for a --model spec."""
+    kind, _, path = spec.partition(":")
+    if kind == "oracle":
+        return oracle_features, ORACLE_KEYS
+    if kind == "random":
+        return _agent_extractor(_random_agent(path, seed)), NETWORK_KEYS
+    if kind == "sf":
+        if not path:
+            raise SystemExit("--model=sf needs a checkpoint: --model=sf:PATH")
+        from networks import load_sf_checkpoint
+
+        return _agent_extractor(load_sf_checkpoint(path)), NETWORK_KEYS
+    if kind == "dreamer":
+        if not path:
+            raise SystemExit("--model=dreamer needs a log dir or checkpoint: --model=dreamer:PATH")
+        return _dreamer_extractor(path), NETWORK_KEYS
+    raise SystemExit(f"Unknown --model={spec!r}; expected sf:PATH, dreamer:PATH, random[:PATH] or oracle")

@@ -1,0 +1,222 @@
+"""AMaze on Sample Factory: the batched env function, the grid encoder adapter, defaults, evaluation.
+
+One rollout worker steps `--amaze_num_envs` mazes as one vectorised AMazeBatch, which Sample Factory's
+batched sampler sees as a multi-agent env (one agent per maze): no per-maze Python loop anywhere.
+"""
+import logging
+from typing import Callable, Dict, Optional, Tuple
+
+import gymnasium as gym
+import numpy as np
+import torch
+from gymnasium import spaces
+
+from sample_factory.model.encoder import Encoder
+
+from envs.amaze import make_amaze_batch
+from networks import GridEncoder
+from sf_maze.params import _str2bool
+
+log = logging.getLogger(__name__)
+
+AMAZE_PREFIX = "amaze_"
+
+
+def is_amaze(env_name: Optional[str]) -> bool:
+    return bool(env_name) and env_name.startswith(AMAZE_PREFIX)
+
+
+# ---- command line -------------------------------------------------------------------------------
+def add_amaze_args(parser) -> None:
+    p = parser
+    p.add_argument("--amaze_num_envs", default=64, type=int,
+                   help="Mazes one batched env steps together (Sample Factory sees them as agents)")
+    p.add_argument("--amaze_obs_agent_pos", default=False, type=_str2bool,
+                   help="Add the agent's (x, y) to the observation (minimax's obs_agent_pos)")
+    p.add_argument("--amaze_encoder_out_size", default=128, type=int, help="Size of the GridEncoder's output")
+
+
+def amaze_defaults(parser) -> None:
+    """Overrides of maze_defaults for AMaze on a small CPU machine; each says why it differs."""
+    parser.set_defaults(
+        # The batched sampler is what consumes a vectorised multi-agent env; the per-env sampler
+        # would want a list of per-agent observations.
+        batched_sampling=True,
+        # One process steps all mazes with numpy; on 2 cores a second worker or a separate learner
+        # process only adds IPC and contention (serial mode runs sampling, inference and learning
+        # in one process, synchronously, so there is no policy lag either).
+        serial_mode=True,
+        async_rl=False,
+        num_workers=1,
+        num_envs_per_worker=1,
+        worker_num_splits=1,
+        amaze_num_envs=64,
+        # The view holds integer codes that GridEncoder embeds: no scaling, no running normalisation
+        # (SF's default normalises every key, which would blur category codes into floats).
+        obs_scale=1.0,
+        normalize_input=False,
+        # minimax's maze student: LSTM-256 over a small conv; BPTT over 32 steps, one rollout of
+        # all mazes per batch (64 mazes x 32 steps), which sync mode requires to divide evenly.
+        rnn_size=256,
+        rollout=32,
+        recurrence=32,
+        batch_size=2048,
+        # Grid episodes are short and dense in decisions: a larger step than Memory Maze's pixel
+        # agent learns within minutes on CPU and stayed stable in our runs.
+        learning_rate=5e-4,
+        # Few hundred steps per episode and a reward that decays with time: 0.99 sees far enough.
+        gamma=0.99,
+        # Frequent small summaries are cheap here and the runs are short.
+        experiment_summaries_interval=10,
+        save_every_sec=60,
+    )
+
+
+# ---- env ----------------------------------------------------------------------------------------
+def maze_seeds(run_seed: Optional[int], env_id: int, num_mazes: int) -> np.ndarray:
+    """One seed per maze of batched env `env_id`, from the run's --seed.
+
+    Sample Factory seeds batched env i with i alone; AMazeBatch would then give maze k the seed i + k,
+    so envs 0 and 1 would share all but one maze. Hashing (run_seed, env_id) through a SeedSequence
+    gives every (run, env, maze) its own 64-bit seed (no seed None: fresh entropy per run).
+    """
+    sequence = np.random.SeedSequence(run_seed, spawn_key=(int(env_id),))
+    return sequence.generate_state(num_mazes, dtype=np.uint64)
+
+
+class AMazeSampleFactoryEnv(gym.Env):
+    """AMazeBatch in the shape Sample Factory's batched sampler takes.
+
+    Observations are a dict of (N, ...) arrays: `obs` the (V, V, 3) uint8 view (SF scales and
+    normalises only the key `obs`), `agent_dir`, and `agent_pos` when enabled. `info["solved"]` flags,
+    per maze, a step that reached the goal; SF averages it over finished episodes (the solve rate).
+    """
+
+    is_multiagent = True
+
+    def __init__(self, env_name: str, num_mazes: int, run_seed: Optional[int] = None, env_id: int = 0,
+                 obs_agent_pos: bool = False, render_mode: Optional[str] = None):
+        self.batch = make_amaze_batch(env_name, num_mazes, obs_agent_pos=obs_agent_pos)
+        self.run_seed, self.env_id, self.render_mode = run_seed, env_id, render_mode
+        single = self.batch.observation_space
+        obs = {"obs": single["image"], "agent_dir": single["agent_dir"]}
+        if "agent_pos" in single.spaces:
+            obs["agent_pos"] = single["agent_pos"]
+        self.observation_space = spaces.Dict(obs)
+        self.action_space = self.batch.action_space
+        self.num_agents = num_mazes
+        self._seeded = False
+
+    def _sf_obs(self, obs: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
+        out = {"obs": obs["image"], "agent_dir": obs["agent_dir"]}
+        if "agent_pos" in obs:
+            out["agent_pos"] = obs["agent_pos"]
+        return out
+
+    def reset(self, *, seed: Optional[int] = None, options: Optional[dict] = None):
+        if seed is not None:
+            self.env_id = int(seed)  # SF passes the env's global index as the seed
+        if seed is not None or not self._seeded:
+            self.batch.seed(maze_seeds(self.run_seed, self.env_id, self.num_agents))
+            self._seeded = True
+        obs, info = self.batch.reset(options=options)
+        return self._sf_obs(obs), info
+
+    def step(self, actions):
+        obs, rewards, terminated, truncated, _ = self.batch.step(actions)
+        info = {"solved": torch.from_numpy(terminated & (rewards > 0)).float()}
+        return self._sf_obs(obs), rewards, terminated, truncated, info
+
+    def render(self):
+        return self.batch.render(0) if self.render_mode == "rgb_array" else None
+
+    def close(self) -> None:
+        self.batch.close()
+
+
+def make_amaze_sf_env(full_env_name: str, cfg=None, env_config=None, render_mode: Optional[str] = None):
+    """Sample Factory env function (top-level, so spawned workers can unpickle it)."""
+    num_mazes = int(getattr(cfg, "amaze_num_envs", 64))
+    if cfg is not None and cfg.num_envs_per_worker != cfg.worker_num_splits:
+        # SF would chain several batched envs with SequentialVectorizeWrapper, which mangles dict
+        # infos; one batched env per split already vectorises, so grow --amaze_num_envs instead.
+        raise ValueError(f"AMaze runs one batched env per worker split: set --num_envs_per_worker="
+                         f"{cfg.worker_num_splits} (= --worker_num_splits) and raise --amaze_num_envs for more mazes")
+    env_id = int(getattr(env_config, "env_id", 0)) if env_config is not None else 0
+    return AMazeSampleFactoryEnv(full_env_name, num_mazes, run_seed=getattr(cfg, "seed", None), env_id=env_id,
+                                 obs_agent_pos=bool(getattr(cfg, "amaze_obs_agent_pos", False)),
+                                 render_mode=render_mode)
+
+
+# ---- model --------------------------------------------------------------------------------------
+class AMazeEncoder(Encoder):
+    """GridEncoder inside Sample Factory; held as `.net` so checkpoints load into networks.GridEncoder."""
+
+    def __init__(self, cfg, obs_space):
+        super().__init__(cfg)
+        if abs(cfg.obs_scale - 1.0) > 1e-6 or abs(cfg.obs_subtract_mean) > 1e-6 or cfg.normalize_input:
+            raise ValueError("AMaze views are category codes: run with --obs_scale=1 --obs_subtract_mean=0 "
+                             "--normalize_input=False")
+        view, _, channels = obs_space["obs"].shape
+        if channels != 3:
+            raise ValueError(f"GridEncoder takes (V, V, 3) MiniGrid views, got {obs_space['obs'].shape}")
+        pos_size = int(obs_space["agent_pos"].high.max()) + 1 if "agent_pos" in obs_space.spaces else 0
+        self.net = GridEncoder(view_size=view, pos_size=pos_size, out_size=cfg.amaze_encoder_out_size)
+
+    def forward(self, obs_dict):
+        return self.net(obs_dict["obs"], obs_dict["agent_dir"], obs_dict.get("agent_pos"))
+
+    def get_out_size(self) -> int:
+        return self.net.out_size
+
+
+# ---- evaluation ---------------------------------------------------------------------------------
+# policy(obs {image, agent_dir[, agent_pos]} of (N, ...) tensors, state) -> (actions (N,), state)
+Policy = Callable[[Dict[str, torch.Tensor], object], Tuple[torch.Tensor, object]]
+
+
+def agent_policy(agent, greedy: bool = True) -> Policy:
+    """A GridAgent (networks.load_sf_checkpoint) as a Policy; the LSTM state is carried by the caller."""
+
+    def act(obs, state):
+        logits, _, _, state = agent({key: value.unsqueeze(0) for key, value in obs.items()}, state)
+        logits = logits.squeeze(0)
+        actions = logits.argmax(-1) if greedy else torch.distributions.Categorical(logits=logits).sample()
+        return actions, state
+
+    return act
+
+
+def random_policy(seed: int = 0) -> Policy:
+    """Uniform over all 7 actions, as an untrained agent's initial policy roughly is."""
+    generator = torch.Generator().manual_seed(seed)
+
+    def act(obs, state):
+        return torch.randint(0, 7, (len(obs["agent_dir"]),), generator=generator), state
+
+    return act
+
+
+@torch.no_grad()
+def evaluate(policy: Policy, env_name: str, num_episodes: int = 200, seed: int = 1_000_000,
+             **overrides) -> Dict[str, float]:
+    """First episode of mazes seeded seed, seed + 1, ...: mean return and solve rate.
+
+    The default seeds are small integers, while training mazes get 64-bit hashed seeds (maze_seeds),
+    so evaluation mazes are held out up to layout collisions that the maze family itself allows.
+    """
+    batch = make_amaze_batch(env_name, num_episodes, seed=seed, **overrides)
+    obs, _ = batch.reset()
+    returns = np.zeros(num_episodes)
+    done = np.zeros(num_episodes, dtype=bool)
+    solved = np.zeros(num_episodes, dtype=bool)
+    state = None
+    for _ in range(batch.cfg.max_episode_steps):
+        actions, state = policy({key: torch.from_numpy(value) for key, value in obs.items()}, state)
+        obs, rewards, terminated, truncated, _ = batch.step(actions.numpy())
+        returns += np.where(done, 0.0, rewards)
+        solved |= ~done & terminated & (rewards > 0)
+        done |= terminated | truncated
+        if done.all():
+            break
+    return {"mean_return": float(returns.mean()), "solve_rate": float(solved.mean()), "episodes": num_episodes}

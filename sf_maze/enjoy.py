@@ -1,0 +1,174 @@
+"""Watch a trained agent: `python -m sf_maze.enjoy --env=memory_9x9 --experiment=NAME`.
+
+Writes an mp4 (headless; CPU or GPU): for Memory Maze the agent's own view (upscaled) beside a
+top-down map with its trail, the objects, the current target and the running score; for AMaze
+the env's top-down frame under a score line. One frame per observation, so an episode of T steps
+gives T + 1 frames. `--max_num_episodes=N` episodes go into one video, or one video each with
+`--video_per_episode=True`.
+
+Sample Factory's enjoy() captures only env.render() frames and loads checkpoints without saying
+which file failed, hence this loop (see sf_maze.policy for the shared loading code).
+"""
+import logging
+import os
+import sys
+from typing import List, Optional
+
+import numpy as np
+
+from sf_maze.checks import InputError, check_env_name
+
+log = logging.getLogger(__name__)
+
+HEADER_COLOR = (25, 25, 25)
+
+
+def add_enjoy_args(parser) -> None:
+    from sf_maze.evaluate import DEFAULT_EVAL_SEED
+    from sf_maze.params import _str2bool
+
+    p = parser
+    p.add_argument("--video_per_episode", default=False, type=_str2bool,
+                   help="One mp4 per episode (<video_name>_ep000.mp4, ...) instead of one for all")
+    p.add_argument("--max_episode_steps", default=None, type=int, help="Cut episodes short (quick looks)")
+    p.add_argument("--eval_seed", default=DEFAULT_EVAL_SEED, type=int, help="Episode i plays maze seed eval_seed + i")
+    p.add_argument("--view_size", default=256, type=int, help="Height in pixels of each panel of the video")
+
+
+def parse_args(argv: Optional[List[str]] = None):
+    from sf_maze.policy import parse_eval_cfg
+
+    # One episode unless asked: a Memory Maze episode is already 1000 steps (4 minutes of video).
+    return parse_eval_cfg(argv, add_enjoy_args, defaults=dict(max_num_episodes=1))
+
+
+def _even(frame: np.ndarray) -> np.ndarray:
+    """H.264 in yuv420p needs even sides; pad with black rather than resample."""
+    h, w = frame.shape[:2]
+    if h % 2 or w % 2:
+        frame = np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)))
+    return frame
+
+
+def header(width: int, text: str, height: int = 24) -> np.ndarray:
+    import cv2
+
+    bar = np.zeros((height, width, 3), np.uint8)
+    bar[:] = HEADER_COLOR
+    cv2.putText(bar, text, (4, int(height * 0.7)), cv2.FONT_HERSHEY_SIMPLEX, height / 40.0, (235, 235, 235), 1, cv2.LINE_AA)
+    return bar
+
+
+def compose_frame(env, view_size: int, episode_return: float, step: int) -> np.ndarray:
+    """One video frame of the env's current state (RGB uint8, even sides)."""
+    import cv2
+
+    base = env.unwrapped
+    if hasattr(base, "render_map"):
+        view = np.asarray(base.render())  # the camera frame the agent sees (rgb_array mode)
+        view = cv2.resize(view, (view_size, view_size), interpolation=cv2.INTER_NEAREST)
+        gap = np.zeros((view_size, 4, 3), np.uint8)
+        return _even(np.concatenate([view, gap, base.render_map(view_size)], axis=1))
+    frame = np.asarray(base.render())
+    if frame.shape[0] != view_size:
+        width = int(round(frame.shape[1] * view_size / frame.shape[0]))
+        frame = cv2.resize(frame, (width, view_size), interpolation=cv2.INTER_NEAREST)
+    return _even(np.concatenate([header(frame.shape[1], f"return {episode_return:g}  t {step}"), frame], axis=0))
+
+
+class VideoWriter:
+    """Streams frames to an H.264 mp4 so long episodes never sit in memory."""
+
+    def __init__(self, path: str, fps: float):
+        import imageio
+
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        self.path = path
+        self._writer = imageio.get_writer(path, format="FFMPEG", mode="I", fps=fps, codec="libx264",
+                                          pixelformat="yuv420p", macro_block_size=1, quality=7)
+        self.frames = 0
+
+    def append(self, frame: np.ndarray) -> None:
+        self._writer.append_data(frame)
+        self.frames += 1
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+def video_paths(cfg, experiment_dir: str, episodes: int) -> List[str]:
+    name = cfg.video_name or f"replay_{cfg.env}"
+    if name.endswith(".mp4"):
+        name = name[:-4]
+    # A bare name goes into the experiment folder, as Sample Factory's --video_name does.
+    base = name if os.path.isabs(name) or os.path.dirname(name) else os.path.join(experiment_dir, name)
+    if cfg.video_per_episode:
+        return [f"{base}_ep{i:03d}.mp4" for i in range(episodes)]
+    return [base + ".mp4"]
+
+
+def play_episodes(cfg, checkpoint: str) -> List[dict]:
+    """Runs the episodes and writes the videos; [{'seed', 'return', 'length', 'video', 'frames'}]."""
+    from tqdm import tqdm
+
+    from sf_maze.policy import TrainedPolicy, make_eval_env
+
+    episodes = int(cfg.max_num_episodes)
+    env = make_eval_env(cfg, 0, render_mode="rgb_array", max_episode_steps=cfg.max_episode_steps)
+    try:
+        policy = TrainedPolicy(cfg, env.observation_space, env.action_space, checkpoint,
+                               deterministic=bool(cfg.eval_deterministic))
+        fps = cfg.fps if cfg.fps > 0 else env.unwrapped.metadata.get("render_fps", 4)
+        paths = video_paths(cfg, os.path.join(cfg.train_dir, cfg.experiment), episodes)
+        writer, results = None, []
+        for i in range(episodes):
+            if writer is None:
+                writer = VideoWriter(paths[i if cfg.video_per_episode else 0], fps)
+            seed = cfg.eval_seed + i
+            obs, _ = env.reset(seed=seed)
+            state = policy.initial_state(1)
+            total, step, done = 0.0, 0, False
+            writer.append(compose_frame(env, cfg.view_size, total, step))
+            limit = cfg.max_episode_steps or getattr(env.unwrapped, "max_episode_steps", None)
+            with tqdm(total=limit, desc=f"episode {i}", unit="step", mininterval=2.0) as bar:
+                while not done:
+                    actions, state = policy.act([obs], state)
+                    obs, reward, terminated, truncated, _ = env.step(int(actions[0]))
+                    total, step, done = total + float(reward), step + 1, terminated or truncated
+                    writer.append(compose_frame(env, cfg.view_size, total, step))
+                    bar.update(1)
+            results.append(dict(seed=seed, episode_return=total, length=step, video=writer.path))
+            if cfg.video_per_episode or i == episodes - 1:
+                writer.close()
+                results[-1]["frames"] = writer.frames
+                writer = None
+        return results
+    finally:
+        env.close()
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    from sf_maze.policy import load_experiment
+    from sf_maze.train import register_components
+
+    register_components()
+    cfg = parse_args(argv)
+    try:
+        check_env_name(cfg.env)
+        if cfg.max_num_episodes < 1:
+            raise InputError(f"--max_num_episodes={cfg.max_num_episodes}; pass at least 1")
+        cfg, checkpoint = load_experiment(cfg)
+        results = play_episodes(cfg, checkpoint)
+    except InputError as error:
+        print(f"sf_maze.enjoy: error: {error}", file=sys.stderr)
+        return 2
+    print(f"checkpoint {checkpoint}")
+    for i, r in enumerate(results):
+        print(f"episode {i}: seed {r['seed']}  return {r['episode_return']:g}  length {r['length']}")
+    for path in dict.fromkeys(r["video"] for r in results):
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

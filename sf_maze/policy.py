@@ -1,0 +1,204 @@
+"""A trained policy from an experiment folder (or a uniform random one), stepped outside Sample Factory.
+
+Sample Factory's own enjoy() loads checkpoints with `torch.load` defaults and, when that fails,
+goes on with `None`; it also builds its env behind batching wrappers that hide the env's map. Here
+the same pieces (config.json merged with the command line, `create_actor_critic`, the env registry,
+`prepare_and_normalize_obs`) are used directly, so any model and env registered by
+`sf_maze.train.register_components` plays back, and every missing file gets one clear error.
+"""
+import glob
+import logging
+import os
+import pickle
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import gymnasium as gym
+import numpy as np
+
+from sf_maze.checks import InputError
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_PREFIX = {"latest": "checkpoint", "best": "best"}
+
+
+def parse_eval_cfg(argv: Optional[List[str]], add_args: Callable, defaults: Optional[dict] = None):
+    """Sample Factory's evaluation flags + ours (sf_maze.params) + a script's own (`add_args(parser)`)."""
+    from sample_factory.cfg.arguments import parse_full_cfg, parse_sf_args
+
+    from sf_maze.params import add_maze_args, maze_defaults
+
+    parser, _ = parse_sf_args(argv, evaluation=True)
+    add_maze_args(parser)
+    maze_defaults(parser)
+    add_args(parser)
+    if defaults:
+        parser.set_defaults(**defaults)
+    return parse_full_cfg(parser, argv)
+
+
+def _listing(path: str, limit: int = 12) -> str:
+    if not os.path.isdir(path):
+        return f"{path} does not exist"
+    names = sorted(os.listdir(path))
+    if not names:
+        return f"{path} is empty"
+    shown = ", ".join(names[:limit]) + (f", ... ({len(names)} in all)" if len(names) > limit else "")
+    return f"{path} holds: {shown}"
+
+
+def find_checkpoint(train_dir: str, experiment: str, kind: str = "latest", policy_index: int = 0) -> str:
+    """Path of the newest `kind` checkpoint; InputError naming the path looked for and what exists."""
+    if kind not in CHECKPOINT_PREFIX:
+        raise InputError(f"--load_checkpoint_kind={kind}; choose one of {', '.join(CHECKPOINT_PREFIX)}")
+    experiment_dir = os.path.join(train_dir, experiment)
+    if not os.path.isdir(experiment_dir):
+        raise InputError(f"No experiment folder {experiment_dir}; {_listing(train_dir)}")
+    if not os.path.isfile(os.path.join(experiment_dir, "config.json")):
+        raise InputError(f"No {os.path.join(experiment_dir, 'config.json')}, so {experiment_dir} is not a finished "
+                         f"training setup; {_listing(experiment_dir)}")
+    checkpoint_dir = os.path.join(experiment_dir, f"checkpoint_p{policy_index}")
+    pattern = os.path.join(checkpoint_dir, f"{CHECKPOINT_PREFIX[kind]}_*.pth")
+    # Sample Factory zero-pads the train step in file names, so name order is age order.
+    found = sorted(glob.glob(pattern))
+    if not found:
+        raise InputError(f"No {kind} checkpoint matching {pattern}; {_listing(checkpoint_dir)}")
+    return found[-1]
+
+
+def load_experiment_cfg(cfg):
+    """config.json of the experiment with the flags given on the command line applied over it."""
+    from sample_factory.cfg.arguments import load_from_checkpoint
+
+    return load_from_checkpoint(cfg)
+
+
+def torch_device(cfg):
+    import torch
+
+    # A config saved on a GPU machine still plays back on a CPU-only one.
+    wants_gpu = str(getattr(cfg, "device", "cpu")) == "gpu"
+    return torch.device("cuda" if wants_gpu and torch.cuda.is_available() else "cpu")
+
+
+def make_eval_env(cfg, index: int = 0, render_mode: Optional[str] = None,
+                  max_episode_steps: Optional[int] = None) -> gym.Env:
+    """The env exactly as training built it (via the registry), reset by explicit seeds only.
+
+    cfg.seed is cleared so reset(seed=s) gives maze s whatever seed the run trained with: a random
+    baseline and every experiment then meet the same mazes.
+    """
+    from sample_factory.envs.create_env import create_env
+    from sample_factory.utils.attr_dict import AttrDict
+
+    from sf_maze.train import register_components
+
+    register_components()
+    cfg = AttrDict(dict(vars(cfg) if not isinstance(cfg, dict) else cfg, seed=None))
+    env = create_env(cfg.env, cfg=cfg, env_config=AttrDict(worker_index=0, vector_index=index, env_id=index),
+                     render_mode=render_mode)
+    if max_episode_steps:
+        env = gym.wrappers.TimeLimit(env, max_episode_steps=int(max_episode_steps))
+    return env
+
+
+def dict_space(space: gym.Space) -> gym.spaces.Dict:
+    """Sample Factory models see Dict observations; a plain Box becomes {'obs': box}."""
+    return space if isinstance(space, gym.spaces.Dict) else gym.spaces.Dict(dict(obs=space))
+
+
+def stack_obs(observations: Sequence) -> Dict[str, np.ndarray]:
+    if isinstance(observations[0], dict):
+        return {key: np.stack([o[key] for o in observations]) for key in observations[0]}
+    return dict(obs=np.stack(observations))
+
+
+class TrainedPolicy:
+    """Batched actor-critic with its LSTM state carried by the caller.
+
+    act(obs_list, states) -> (actions (B,), new states); start an episode with `initial_state`.
+    """
+
+    def __init__(self, cfg, observation_space: gym.Space, action_space: gym.Space, checkpoint_path: str,
+                 deterministic: bool = False):
+        import torch
+        from sample_factory.model.actor_critic import create_actor_critic
+
+        from sf_maze.train import register_components
+
+        register_components()
+        self.cfg, self.deterministic = cfg, deterministic
+        self.device = torch_device(cfg)
+        self.actor_critic = create_actor_critic(cfg, dict_space(observation_space), action_space)
+        checkpoint = load_checkpoint_file(checkpoint_path)
+        try:
+            self.actor_critic.load_state_dict(checkpoint["model"])
+        except RuntimeError as error:
+            raise InputError(f"Checkpoint {checkpoint_path} does not fit the model that {cfg.experiment}/config.json "
+                             f"describes: {str(error).splitlines()[0]}") from None
+        self.actor_critic.eval()
+        self.actor_critic.model_to_device(self.device)
+        self.env_steps = int(checkpoint.get("env_steps", 0))
+
+    def initial_state(self, batch: int):
+        import torch
+        from sample_factory.model.model_utils import get_rnn_size
+
+        return torch.zeros((batch, get_rnn_size(self.cfg)), dtype=torch.float32, device=self.device)
+
+    def act(self, observations: Sequence, states) -> Tuple[np.ndarray, object]:
+        import torch
+        from sample_factory.algo.utils.action_distributions import argmax_actions
+        from sample_factory.algo.utils.rl_utils import prepare_and_normalize_obs
+
+        with torch.no_grad():
+            obs = {key: torch.from_numpy(value) for key, value in stack_obs(observations).items()}
+            normalized = prepare_and_normalize_obs(self.actor_critic, obs)
+            out = self.actor_critic(normalized, states)
+            actions = out["actions"]
+            if self.deterministic:
+                actions = argmax_actions(self.actor_critic.action_distribution())
+            return actions.reshape(len(observations), -1).squeeze(-1).cpu().numpy(), out["new_rnn_states"]
+
+
+class RandomPolicy:
+    """Uniform random actions with TrainedPolicy's interface: the baseline the paper's scores sit above."""
+
+    def __init__(self, action_space: gym.Space, seed: int = 0):
+        self.action_space = action_space
+        self.rng = np.random.default_rng(seed)
+
+    def initial_state(self, batch: int):
+        return np.zeros((batch, 1), np.float32)
+
+    def act(self, observations: Sequence, states) -> Tuple[np.ndarray, object]:
+        return self.rng.integers(self.action_space.n, size=len(observations)), states
+
+
+def load_checkpoint_file(path: str) -> dict:
+    """torch.load that names the file on failure.
+
+    Sample Factory's checkpoints hold only tensors and numbers, which load with weights_only=True;
+    files written by other code versions may pickle more, and are loaded fully only because they
+    come from the user's own train_dir.
+    """
+    import torch
+
+    try:
+        try:
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError:
+            log.warning("%s holds non-tensor Python objects; loading it as a trusted local file", path)
+            checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as error:
+        first = str(error).splitlines()[0] if str(error) else ""
+        raise InputError(f"Checkpoint {path} cannot be loaded ({type(error).__name__}: {first})") from None
+    if not isinstance(checkpoint, dict) or "model" not in checkpoint:
+        raise InputError(f"Checkpoint {path} has no 'model' entry: not a Sample Factory checkpoint")
+    return checkpoint
+
+
+def load_experiment(cfg) -> Tuple[object, str]:
+    """(config.json merged with the command line, checkpoint path); InputError naming what is missing."""
+    path = find_checkpoint(cfg.train_dir, cfg.experiment, cfg.load_checkpoint_kind, cfg.policy_index)
+    return load_experiment_cfg(cfg), path
