@@ -8,7 +8,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 GL_PACKAGES := libegl1 libegl-mesa0 libgl1-mesa-dri libosmesa6
 ENV ?= memory_9x9
 EXPERIMENT ?= $(ENV)_default
-TRAIN_ARGS ?=
+# A short default run (~5 min on a 2-core CPU); drop the budget for the paper's 100M frames.
+TRAIN_ARGS ?= --train_for_env_steps=20000
 
 .PHONY: setup gl train test benchmarks clean-venv
 

@@ -53,7 +53,7 @@ class Dreamer:
         losses = self.behavior.loss(self.world_model, start, batch["terminal"].flatten(0, 1), cfg)
         metrics["train/actor_grad_norm"] = self._step(self.actor_opt, self.behavior.actor, losses["actor_loss"])
         metrics["train/critic_grad_norm"] = self._step(self.critic_opt, self.behavior.critic, losses["critic_loss"])
-        metrics.update({f"train/{key}": float(value) for key, value in losses.items()})
+        metrics.update({f"train/{key}": float(value.detach()) for key, value in losses.items()})
         self.grad_steps += 1
         if self.grad_steps % cfg["slow_critic_every"] == 0:
             self.behavior.update_slow_critic()

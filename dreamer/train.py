@@ -53,6 +53,8 @@ class Trainer:
         from envs import make_env
 
         self.cfg = cfg
+        if cfg["threads"] > 0:
+            torch.set_num_threads(cfg["threads"])
         os.makedirs(cfg["logdir"], exist_ok=True)
         self.env_steps = checkpoint["env_steps"] if checkpoint else 0
         self.episodes = checkpoint["episodes"] if checkpoint else 0

@@ -93,19 +93,29 @@ class WorldModel(nn.Module):
         return self.rssm.features(posts)
 
     @torch.no_grad()
-    def open_loop(self, batch: Dict[str, torch.Tensor], context: int, sample: bool = False) -> Dict[str, torch.Tensor]:
-        """Observe the first `context` steps, then imagine the rest with the batch's actions.
+    def open_loop(self, batch: Dict[str, torch.Tensor], context: int, window: int = 0,
+                  sample: bool = False) -> Tuple[Dict[str, torch.Tensor], torch.Tensor]:
+        """Predicted observations for a sequence, in windows of `window` steps (0: one window).
 
-        Returns predicted observations (T, B, ...): reconstructions for the context steps,
-        open-loop predictions after.
+        In each window the first `context` steps are observed (reconstructions of the posterior,
+        which carries everything seen before the window too) and the rest are imagined open-loop
+        from the last observed state with the batch's real actions. The batch should hold one
+        episode per column: imagination does not reset at `first`.
+        Returns (observations (T, B, ...) uint8, imagined (T,) bool).
         """
-        T, B = batch["first"].shape
-        assert 1 <= context <= T, f"context must be in [1, T={T}], got {context}"
-        head = {key: value[:context] for key, value in batch.items()}
-        posts, _ = self.observe(head, sample=sample)
-        states = [posts.map(lambda x, t=t: x[t]) for t in range(context)]
-        state = states[-1]
-        for t in range(context, T):
-            state = self.rssm.img_step(state, batch["action"][t], sample)
-            states.append(state)
-        return self.codec.predict(self.rssm.features(State.stack(states)))
+        T = batch["first"].shape[0]
+        window = window or T
+        assert context >= 1 and window >= context, f"need 1 <= context <= window, got context={context}, window={window}"
+        posts, _ = self.observe(batch, sample=sample)
+        states, imagined = [], []
+        for start in range(0, T, window):
+            end, observed_end = min(start + window, T), min(start + context, T)
+            for t in range(start, observed_end):
+                states.append(posts.map(lambda x, t=t: x[t]))
+                imagined.append(False)
+            state = states[-1]
+            for t in range(observed_end, end):
+                state = self.rssm.img_step(state, batch["action"][t], sample)
+                states.append(state)
+                imagined.append(True)
+        return self.codec.predict(self.rssm.features(State.stack(states))), torch.tensor(imagined)

@@ -113,10 +113,14 @@ def draw_map(state: MapState, trail: Optional[List[np.ndarray]] = None, size: in
     heading = np.asarray(state.agent_dir, np.float64)
     norm = np.linalg.norm(heading)
     if norm > 0:
-        # Grid y points up, image rows point down.
-        tip = (int(round(center[0] + heading[0] / norm * agent_radius * 1.8)),
-               int(round(center[1] - heading[1] / norm * agent_radius * 1.8)))
-        cv2.line(frame, center, tip, HEADING_COLOR, max(1, agent_radius // 2), cv2.LINE_AA)
+        # Grid y points up, image rows point down. The tick starts off-centre so the disc's centre,
+        # the agent's exact position, keeps AGENT_COLOR.
+        unit = np.array([heading[0], -heading[1]]) / norm
+
+        def along(fraction):
+            return tuple(int(round(c + u * agent_radius * fraction)) for c, u in zip(center, unit))
+
+        cv2.line(frame, along(0.7), along(1.9), HEADING_COLOR, max(1, agent_radius // 2), cv2.LINE_AA)
 
     text = f"score {state.score:g}"
     if step is not None:

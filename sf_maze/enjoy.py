@@ -17,10 +17,9 @@ from typing import List, Optional
 import numpy as np
 
 from sf_maze.checks import InputError, check_env_name
+from sf_maze.video import VideoWriter, even_sides, text_bar
 
 log = logging.getLogger(__name__)
-
-HEADER_COLOR = (25, 25, 25)
 
 
 def add_enjoy_args(parser) -> None:
@@ -42,23 +41,6 @@ def parse_args(argv: Optional[List[str]] = None):
     return parse_eval_cfg(argv, add_enjoy_args, defaults=dict(max_num_episodes=1))
 
 
-def _even(frame: np.ndarray) -> np.ndarray:
-    """H.264 in yuv420p needs even sides; pad with black rather than resample."""
-    h, w = frame.shape[:2]
-    if h % 2 or w % 2:
-        frame = np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)))
-    return frame
-
-
-def header(width: int, text: str, height: int = 24) -> np.ndarray:
-    import cv2
-
-    bar = np.zeros((height, width, 3), np.uint8)
-    bar[:] = HEADER_COLOR
-    cv2.putText(bar, text, (4, int(height * 0.7)), cv2.FONT_HERSHEY_SIMPLEX, height / 40.0, (235, 235, 235), 1, cv2.LINE_AA)
-    return bar
-
-
 def compose_frame(env, view_size: int, episode_return: float, step: int) -> np.ndarray:
     """One video frame of the env's current state (RGB uint8, even sides)."""
     import cv2
@@ -68,32 +50,12 @@ def compose_frame(env, view_size: int, episode_return: float, step: int) -> np.n
         view = np.asarray(base.render())  # the camera frame the agent sees (rgb_array mode)
         view = cv2.resize(view, (view_size, view_size), interpolation=cv2.INTER_NEAREST)
         gap = np.zeros((view_size, 4, 3), np.uint8)
-        return _even(np.concatenate([view, gap, base.render_map(view_size)], axis=1))
+        return even_sides(np.concatenate([view, gap, base.render_map(view_size)], axis=1))
     frame = np.asarray(base.render())
     if frame.shape[0] != view_size:
         width = int(round(frame.shape[1] * view_size / frame.shape[0]))
         frame = cv2.resize(frame, (width, view_size), interpolation=cv2.INTER_NEAREST)
-    return _even(np.concatenate([header(frame.shape[1], f"return {episode_return:g}  t {step}"), frame], axis=0))
-
-
-class VideoWriter:
-    """Streams frames to an H.264 mp4 so long episodes never sit in memory."""
-
-    def __init__(self, path: str, fps: float):
-        import imageio
-
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        self.path = path
-        self._writer = imageio.get_writer(path, format="FFMPEG", mode="I", fps=fps, codec="libx264",
-                                          pixelformat="yuv420p", macro_block_size=1, quality=7)
-        self.frames = 0
-
-    def append(self, frame: np.ndarray) -> None:
-        self._writer.append_data(frame)
-        self.frames += 1
-
-    def close(self) -> None:
-        self._writer.close()
+    return even_sides(np.concatenate([text_bar(frame.shape[1], f"return {episode_return:g}  t {step}"), frame], axis=0))
 
 
 def video_paths(cfg, experiment_dir: str, episodes: int) -> List[str]:

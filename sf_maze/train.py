@@ -34,6 +34,10 @@ def register_components() -> None:
 def parse_args(argv: Optional[List[str]] = None, evaluation: bool = False):
     from sample_factory.cfg.arguments import parse_full_cfg, parse_sf_args
 
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Sample Factory marks --env required before it looks at --help; help should not need an env.
+    if {"-h", "--help"} & set(argv) and not any(arg.split("=")[0] == "--env" for arg in argv):
+        argv.append("--env=memory_9x9")
     parser, partial_cfg = parse_sf_args(argv, evaluation=evaluation)
     add_maze_args(parser)
     maze_defaults(parser)
@@ -45,11 +49,15 @@ def parse_args(argv: Optional[List[str]] = None, evaluation: bool = False):
     return parse_full_cfg(parser, argv)
 
 
-def configure_wandb() -> None:
-    """Wandb never needs the network: offline unless the user configured a key."""
+def configure_wandb(cfg) -> None:
+    """Wandb never needs the network: offline unless the user configured a key; files stay with the run."""
     has_key = os.environ.get("WANDB_API_KEY") or os.path.exists(os.path.expanduser("~/.netrc"))
     if not has_key:
         os.environ.setdefault("WANDB_MODE", "offline")
+    if cfg.with_wandb:
+        run_dir = os.path.join(cfg.train_dir, cfg.experiment)
+        os.makedirs(run_dir, exist_ok=True)
+        os.environ.setdefault("WANDB_DIR", run_dir)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -62,7 +70,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     except InputError as error:
         print(f"sf_maze.train: error: {error}", file=sys.stderr)
         return 2
-    configure_wandb()
+    configure_wandb(cfg)
     return run_rl(cfg)
 
 

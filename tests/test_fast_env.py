@@ -168,6 +168,8 @@ def compare(size: str, steps: int, episode_seconds: float, seed: int, task_kwarg
     result["reference_checks"] = _reference_checks(ref, fast)
     result["textures"] = {"reference": _composer(ref).physics.model.ntex, "fast": _composer(fast).physics.model.ntex}
     result["backend"] = os.environ.get("MUJOCO_GL")
+    # Free GL contexts now: at interpreter exit dm_control's OSMesa executor is already shut down.
+    ref.close(), fast.close()
     return result
 
 

@@ -124,3 +124,9 @@ def test_corrupt_checkpoint_is_reported_and_kept(trained, tmp_path):
     assert os.path.basename(latest) in result.stderr and "move that file away" in result.stderr
     with open(latest, "rb") as f:
         assert f.read() == b"truncated garbage"
+
+
+def test_help_shows_our_flags_beside_sample_factorys():
+    result = run_cli("--help")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "--maze_reference_impl" in result.stdout and "--num_workers" in result.stdout

@@ -1,0 +1,288 @@
+"""Watching and scoring agents: enjoy (video), evaluate (statistics), plot, play, and the top-down map.
+
+One short real training run (module fixture) feeds enjoy, evaluate and plot; episodes are cut to a
+few steps with --max_episode_steps so the whole file stays within a few minutes on 2 cores.
+"""
+import csv
+import glob
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXPERIMENT = "pytest_enjoy"
+SHORT_RUN = [
+    "--env=memory_9x9", f"--experiment={EXPERIMENT}", "--serial_mode=True", "--async_rl=False",
+    "--num_workers=1", "--num_envs_per_worker=2", "--worker_num_splits=1", "--rollout=16", "--recurrence=16",
+    "--batch_size=32", "--decorrelate_envs_on_one_worker=False", "--seed=1", "--device=cpu",
+    "--train_for_env_steps=256",
+]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    train_dir = str(tmp_path_factory.mktemp("train_dir"))
+    command = [sys.executable, "-m", "sf_maze.train", f"--train_dir={train_dir}", *SHORT_RUN]
+    run = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert glob.glob(os.path.join(train_dir, EXPERIMENT, "checkpoint_p0", "checkpoint_*.pth"))
+    return train_dir
+
+
+def read_video(path):
+    import imageio
+
+    reader = imageio.get_reader(path, "ffmpeg")
+    try:
+        return [frame for frame in reader]
+    finally:
+        reader.close()
+
+
+# ---- enjoy ----------------------------------------------------------------------------------------
+def test_enjoy_writes_side_by_side_mp4_of_expected_length(trained, tmp_path, capsys):
+    from sf_maze.enjoy import main
+
+    video = str(tmp_path / "replay.mp4")
+    argv = ["--env=memory_9x9", f"--experiment={EXPERIMENT}", f"--train_dir={trained}", "--max_num_episodes=2",
+            "--max_episode_steps=5", f"--video_name={video}", "--device=cpu"]
+    assert main(argv) == 0, capsys.readouterr().err
+    frames = read_video(video)
+    # Two episodes of 5 steps, one frame per observation: 2 x (5 + 1).
+    assert len(frames) == 12
+    # Agent view (256) | 4 px gap | map (256).
+    assert frames[0].shape == (256, 516, 3)
+    left, right = frames[0][:, :256], frames[0][:, 260:]
+    assert left.std() > 5 and right.std() > 5  # both panels hold pictures, not blank frames
+    assert "episode 1: seed 1000001" in capsys.readouterr().out
+
+
+# ---- evaluate -------------------------------------------------------------------------------------
+def test_statistics_on_fixed_data():
+    from sf_maze.stats import half_rates, half_split_summary, summarize_returns
+
+    s = summarize_returns([1.0, 2.0, 3.0, 4.0])
+    assert s["n"] == 4 and s["mean"] == pytest.approx(2.5)
+    assert s["std"] == pytest.approx(1.2909944, rel=1e-6)  # sample std (ddof=1)
+    # t(0.975, 3) = 3.182446: half width = 3.182446 * 1.2909944 / 2.
+    assert s["ci_halfwidth"] == pytest.approx(2.0542, abs=1e-4)
+    assert (s["ci_low"], s["ci_high"]) == pytest.approx((2.5 - 2.0542, 2.5 + 2.0542), abs=1e-4)
+    one = summarize_returns([7.0])
+    assert one["mean"] == 7.0 and math.isnan(one["std"]) and math.isnan(one["ci_low"])
+
+    assert half_rates([0, 1, 0, 0, 1, 1, 0, 1]) == dict(first=0.25, second=0.75)
+    assert half_rates([1, 0, 1, 1, 1]) == dict(first=0.5, second=1.0)  # odd: middle step in the 2nd half
+    both = half_split_summary([[0, 1, 0, 0, 1, 1, 0, 1], [0, 0, 1, 1]])
+    assert both == pytest.approx(dict(first=0.125, second=0.875, ratio=7.0))
+    assert math.isnan(half_split_summary([[0, 0, 0, 0]])["ratio"])  # no first-half reward: no ratio
+    with pytest.raises(ValueError):
+        summarize_returns([])
+
+
+class ScriptedEnv(gym.Env):
+    """Episode length 4 + seed % 3; reward 1 for action 1 on even steps; obs = [seed, step]."""
+
+    observation_space = gym.spaces.Box(-1e9, 1e9, (2,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        self.seed_, self.t = seed, 0
+        return np.array([seed, 0], np.float32), {}
+
+    def step(self, action):
+        reward = float(action == 1 and self.t % 2 == 0)
+        self.t += 1
+        return np.array([self.seed_, self.t], np.float32), reward, False, self.t >= 4 + self.seed_ % 3, {}
+
+
+def make_scripted_env(index):
+    return ScriptedEnv()
+
+
+class AlwaysOne:
+    def initial_state(self, batch):
+        return np.zeros((batch, 1))
+
+    def act(self, observations, states):
+        return np.ones(len(observations), np.int64), states
+
+
+@pytest.mark.parametrize("num_envs", [1, 2])
+def test_fixed_policy_episodes_are_complete_and_in_seed_order(num_envs):
+    from sf_maze.rollout import EnvPool, run_episodes
+
+    seeds = [10, 11, 12, 13, 14]
+    with EnvPool(make_scripted_env, num_envs) as pool:
+        episodes = run_episodes(pool, AlwaysOne(), seeds)
+    assert [e["seed"] for e in episodes] == seeds
+    assert [e["length"] for e in episodes] == [4 + s % 3 for s in seeds]
+    # Action 1 on every even step: ceil(length / 2) rewards.
+    assert [e["rewards"].sum() for e in episodes] == [math.ceil((4 + s % 3) / 2) for s in seeds]
+
+
+def test_evaluate_scores_checkpoint_and_random_on_same_seeds(trained, tmp_path, capsys):
+    from sf_maze.evaluate import main
+
+    out = tmp_path / "eval"
+    argv = ["--env=memory_9x9", f"--experiment={EXPERIMENT}", f"--train_dir={trained}", "--episodes=2",
+            "--num_envs=1", "--max_episode_steps=6", "--with_random=True", f"--out={out}", "--device=cpu"]
+    assert main(argv) == 0, capsys.readouterr().err
+    printed = capsys.readouterr().out
+    assert "human 26.4" in printed and "oracle 34.8" in printed and "IMPALA 23.4" in printed
+    [json_path] = glob.glob(str(out / "*.json"))
+    report = json.load(open(json_path))
+    assert set(report["scores"]) == {"agent", "random"}
+    assert report["scores"]["agent"]["returns"]["n"] == 2 and report["max_episode_steps"] == 6
+    assert report["references"]["human"] == 26.4 and not report["full_episodes"]
+    rows = list(csv.DictReader(open(json_path[:-5] + ".csv")))
+    assert [(r["policy"], int(r["seed"]), int(r["length"])) for r in rows] == [
+        ("agent", 1000000, 6), ("agent", 1000001, 6), ("random", 1000000, 6), ("random", 1000001, 6)]
+    assert report["episode_returns"]["agent"] == [float(r["episode_return"]) for r in rows[:2]]
+
+
+# ---- missing inputs -------------------------------------------------------------------------------
+@pytest.mark.parametrize("module", ["sf_maze.enjoy", "sf_maze.evaluate"])
+def test_missing_experiment_or_checkpoint_is_one_clear_line(trained, tmp_path, capsys, module):
+    import importlib
+
+    main = importlib.import_module(module).main
+    def error_line():
+        # Sample Factory's own debug logging may share stderr; ours is exactly one line.
+        lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith(f"{module}: error:")]
+        assert len(lines) == 1
+        return lines[0]
+
+    assert main(["--env=memory_9x9", "--experiment=no_such_run", f"--train_dir={trained}"]) == 2
+    err = error_line()
+    assert os.path.join(trained, "no_such_run") in err and EXPERIMENT in err  # what was looked for, what exists
+
+    # A set-up experiment without checkpoints (training died before its first save).
+    train_dir = tmp_path / "td"
+    (train_dir / "empty_run").mkdir(parents=True)
+    shutil.copy(os.path.join(trained, EXPERIMENT, "config.json"), train_dir / "empty_run" / "config.json")
+    assert main(["--env=memory_9x9", "--experiment=empty_run", f"--train_dir={train_dir}"]) == 2
+    err = error_line()
+    assert os.path.join(str(train_dir), "empty_run", "checkpoint_p0", "checkpoint_*.pth") in err
+    assert "does not exist" in err  # the checkpoint folder itself is missing, and it says so
+
+
+# ---- plot -----------------------------------------------------------------------------------------
+def test_plot_writes_png_from_real_summaries(trained, tmp_path, capsys):
+    import imageio
+
+    from sf_maze.plot import main, plot_curves, read_scalars
+
+    run_dir = os.path.join(trained, EXPERIMENT)
+    steps, values = read_scalars(run_dir, "train/loss")
+    assert len(steps) >= 1 and np.all(np.diff(steps) > 0) and np.all(np.isfinite(values))
+    png = plot_curves({"short run": [run_dir]}, str(tmp_path / "loss.png"), tag="train/loss")
+    image = imageio.v2.imread(png)
+    assert image.ndim == 3 and image.shape[0] > 200 and image.std() > 1
+
+    # So short a run has no episode-return points yet: the error lists the tags that do exist.
+    assert main([f"--train_dir={trained}", EXPERIMENT, f"--out={tmp_path / 'r.png'}"]) == 2
+    err = capsys.readouterr().err
+    assert "reward/reward" in err and "train/loss" in err
+
+
+def test_plot_groups_seeds_into_mean_and_band(tmp_path):
+    from tensorboardX import SummaryWriter
+
+    from sf_maze.plot import group_runs, main
+
+    for name, seed, rnn in [("lstm_seed1", 1, True), ("lstm_seed2", 2, True), ("ff_seed1", 1, False)]:
+        run = tmp_path / name
+        (run / ".summary" / "0").mkdir(parents=True)
+        (run / "config.json").write_text(json.dumps(dict(env="memory_9x9", seed=seed, experiment=name, use_rnn=rnn)))
+        writer = SummaryWriter(str(run / ".summary" / "0"))
+        for step in range(0, 1000, 100):
+            writer.add_scalar("reward/reward", step / 100 + seed, step)
+        writer.close()
+    groups = group_runs(sorted(str(p) for p in tmp_path.iterdir()))
+    assert sorted((label, len(dirs)) for label, dirs in groups.items()) == [("ff_seed1", 1), ("lstm", 2)]
+    assert main([f"--train_dir={tmp_path}", f"--out={tmp_path / 'curves.png'}"]) == 0
+    assert os.path.getsize(tmp_path / "curves.png") > 10_000
+
+
+# ---- play -----------------------------------------------------------------------------------------
+def test_play_headless_records_dataset_npz_and_mp4(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    from sf_maze.play import main, parse_keys
+
+    keys = "up,up,left,up+right,none"
+    assert main(["--env=memory_9x9_extraobs", f"--keys={keys}", "--seed=3", f"--out={tmp_path}", "--size=128"]) == 0
+    [npz] = glob.glob(str(tmp_path / "*.npz"))
+    data = np.load(npz)
+    expected = {"image": ((6, 64, 64, 3), np.uint8), "action": ((6, 6), None), "reward": ((6,), None),
+                "maze_layout": ((6, 9, 9), None), "agent_pos": ((6, 2), None), "agent_dir": ((6, 2), None),
+                "targets_pos": ((6, 3, 2), None), "targets_vec": ((6, 3, 2), None), "target_pos": ((6, 2), None),
+                "target_vec": ((6, 2), None), "target_color": ((6, 3), None)}
+    assert set(data.files) == set(expected)
+    for key, (shape, dtype) in expected.items():
+        assert data[key].shape == shape, key
+        if dtype is not None:
+            assert data[key].dtype == dtype, key
+    assert not data["action"][0].any()  # no action before the first observation
+    assert data["action"][1:].argmax(axis=1).tolist() == parse_keys(keys) == [1, 1, 2, 5, 0]
+    assert data["action"][1:].sum(axis=1).tolist() == [1] * 5
+    assert not np.allclose(data["agent_pos"][0], data["agent_pos"][2])  # two steps forward moved the agent
+    [mp4] = glob.glob(str(tmp_path / "*.mp4"))
+    assert len(read_video(mp4)) == 6
+
+
+def test_play_rejects_unknown_keys(capsys):
+    from sf_maze.play import main
+
+    assert main(["--keys=up,jump"]) == 2
+    assert "jump" in capsys.readouterr().err
+
+
+# ---- top-down map ---------------------------------------------------------------------------------
+def test_map_draws_agent_objects_and_walls_where_extraobs_says():
+    from envs import make_env
+    from envs.memory_maze_map import AGENT_COLOR, WALL_COLOR, grid_to_pixel, read_map_state
+
+    env = make_env("memory_9x9_extraobs", seed=4, render_mode="map")
+    try:
+        obs, _ = env.reset(seed=4)
+        for action in [1, 1, 1, 4, 1]:
+            obs, *_ = env.step(action)
+        state = read_map_state(env)
+        np.testing.assert_allclose(state.agent_pos, obs["agent_pos"])
+        np.testing.assert_allclose(state.targets_pos, obs["targets_pos"])
+        np.testing.assert_array_equal(state.free.astype(np.uint8), obs["maze_layout"])
+        np.testing.assert_allclose(state.targets_pos[state.current_target], obs["target_pos"])
+
+        size = 256
+        frame = env.render()  # render_mode="map"
+        assert frame.shape == (size, size, 3) and frame.dtype == np.uint8
+        col, row = np.round(grid_to_pixel(obs["agent_pos"], 9, size)).astype(int)
+        assert tuple(frame[row, col]) == AGENT_COLOR
+        # The agent colour appears nowhere but around the agent.
+        ys, xs = np.nonzero(np.all(frame == AGENT_COLOR, axis=-1))
+        assert len(xs) and np.all(np.abs(xs - col) < 20) and np.all(np.abs(ys - row) < 20)
+        for pos, color in zip(obs["targets_pos"], state.target_colors):
+            tc, tr = np.round(grid_to_pixel(pos, 9, size)).astype(int)
+            if np.hypot(tc - col, tr - row) > 15:  # not covered by the agent
+                assert np.abs(frame[tr, tc].astype(int) - color).max() <= 2
+        wall_y, wall_x = np.argwhere(obs["maze_layout"] == 0)[0]
+        wc, wr = np.round(grid_to_pixel((wall_x + 0.5, wall_y + 0.5), 9, size)).astype(int)
+        assert tuple(frame[wr, wc]) == WALL_COLOR
+
+        # The trail holds this episode's positions and restarts on reset.
+        assert len(env._map_renderer.trail) == 1
+        env.step(1)
+        env.render()
+        assert len(env._map_renderer.trail) == 2
+        env.reset(seed=5)
+        env.render()
+        assert len(env._map_renderer.trail) == 1
+    finally:
+        env.close()
