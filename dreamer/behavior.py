@@ -13,7 +13,7 @@ from torch import nn
 
 from dreamer.observations import mlp
 from dreamer.returns import lambda_returns
-from dreamer.rssm import State
+from dreamer.rssm import State, gumbel_max
 from dreamer.world_model import WorldModel
 
 
@@ -37,7 +37,7 @@ class ActorCritic(nn.Module):
         rssm = world_model.rssm
         state, features, actions = start, [rssm.features(start)], []
         for _ in range(horizon):
-            action = self.policy(features[-1]).sample()
+            action = gumbel_max(self.actor(features[-1]))
             state = rssm.img_step(state, F.one_hot(action, self.num_actions).float())
             features.append(rssm.features(state))
             actions.append(action)

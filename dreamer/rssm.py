@@ -38,11 +38,16 @@ class LayerNormGRUCell(nn.Module):
         return update * candidate + (1.0 - update) * h
 
 
+def gumbel_max(logits: torch.Tensor) -> torch.Tensor:
+    """Class indices drawn from softmax(logits) by the Gumbel-max trick (several times faster than multinomial on CPU)."""
+    return (logits - torch.empty_like(logits).exponential_().log()).argmax(-1)
+
+
 def sample_one_hot(logits: torch.Tensor, sample: bool = True) -> torch.Tensor:
     """One-hot draw (or the mode) of each categorical, with straight-through gradients to the probs."""
     probs = logits.softmax(-1)
     if sample:
-        index = torch.distributions.Categorical(logits=logits, validate_args=False).sample()
+        index = gumbel_max(logits)
     else:
         index = logits.argmax(-1)
     one_hot = F.one_hot(index, logits.shape[-1]).to(logits.dtype)

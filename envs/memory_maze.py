@@ -209,7 +209,10 @@ class MemoryMazeEnv(gym.Env):
         return self._last_image
 
     def render_map(self, size: int = 256) -> np.ndarray:
-        """Top-down map (size, size, 3) uint8: walls, objects, current target, agent + trail, score."""
+        """Top-down map (size, size, 3) uint8: walls, objects, current target, agent + trail, score.
+
+        The trail joins the positions seen by earlier calls this episode: call it every step.
+        """
         from envs.memory_maze_map import MazeMapRenderer
 
         if self._last_image is None:

@@ -5,6 +5,7 @@ Sizes are read off the weights themselves, so no training config is needed.
 import os
 from typing import Dict
 
+import numpy as np
 import torch
 
 from networks.agent import RecurrentAgent
@@ -12,6 +13,10 @@ from networks.core import LSTMCore
 from networks.encoder import ConvEncoder
 from networks.grid_encoder import GridAgent, GridEncoder
 from networks.heads import PolicyValueHeads
+
+# Sample Factory stores best_performance as a numpy scalar once a run has episode stats; these
+# plain-data types are all weights_only loading needs beyond tensors.
+_NUMPY_SCALAR_GLOBALS = [np.core.multiarray.scalar, np.dtype, np.dtypes.Float32DType, np.dtypes.Float64DType]
 
 # Where sf_maze's model keeps each plain module inside the actor-critic's state dict.
 PREFIXES = {"encoder": "encoder.net.", "core": "core.net.", "heads": "heads."}
@@ -96,7 +101,8 @@ def load_sf_checkpoint(path: str) -> RecurrentAgent:
     if not os.path.isfile(path):
         raise FileNotFoundError(f"No checkpoint file at {path}")
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        with torch.serialization.safe_globals(_NUMPY_SCALAR_GLOBALS):
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # a truncated or foreign file: say which one, not a pickle trace
         raise ValueError(f"Cannot read checkpoint {path}: {type(error).__name__}: {error}") from error
     if not isinstance(checkpoint, dict) or "model" not in checkpoint:

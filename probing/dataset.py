@@ -22,8 +22,7 @@ class MalformedEpisodeError(ValueError):
 
 
 def _fail(path: str, key: Optional[str], problem: str) -> MalformedEpisodeError:
-    where = f"{path}: key {key!r}" if key else path
-    return MalformedEpisodeError(f"{where}: {problem}")
+    return MalformedEpisodeError(f"{path}: key {key!r} {problem}" if key else f"{path}: {problem}")
 
 
 def _check_entry(path: str, key: str, array: np.ndarray, length: int) -> None:

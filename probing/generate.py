@@ -88,19 +88,22 @@ def write_atomically(path: str, data: Dict[str, np.ndarray]) -> None:
 
 
 # ---- workers: one env each, built once (construction takes seconds and ~1 GB) --------------------
-_worker_env = None
+_envs: Dict[str, object] = {}
 
 
-def _init_worker(env_name: str) -> None:
-    global _worker_env
-    from envs import make_env  # late: workers are spawned, and the GL backend is chosen in each
+def worker_env(env_name: str):
+    """This process's env for `env_name` (its ExtraObs variant), built on first use."""
+    name = extraobs_name(env_name)
+    if name not in _envs:
+        from envs import make_env  # late: workers are spawned, and the GL backend is chosen in each
 
-    _worker_env = make_env(extraobs_name(env_name))
+        _envs[name] = make_env(name)
+    return _envs[name]
 
 
 def _make_one(job) -> int:
-    index, out_dir, base_seed, steps, epsilon = job
-    data = collect_episode(_worker_env, seed=episode_seed(base_seed, index), steps=steps, epsilon=epsilon)
+    index, out_dir, env_name, base_seed, steps, epsilon = job
+    data = collect_episode(worker_env(env_name), seed=episode_seed(base_seed, index), steps=steps, epsilon=epsilon)
     write_atomically(os.path.join(out_dir, episode_filename(index)), data)
     return index
 
@@ -135,19 +138,18 @@ def generate(args: argparse.Namespace) -> List[int]:
     log.info("%s: %d of %d episodes to make (%d steps each)", args.out, len(todo), args.episodes, args.steps)
     if not todo:
         return []
-    jobs = [(i, args.out, args.seed, args.steps, args.epsilon) for i in todo]
+    jobs = [(i, args.out, args.env, args.seed, args.steps, args.epsilon) for i in todo]
     workers = max(1, min(args.workers, len(todo)))
     done = []
     progress = tqdm(total=len(todo), desc="episodes", unit="ep")
     if workers == 1:
-        _init_worker(args.env)
         for job in jobs:
             done.append(_make_one(job))
             progress.update()
     else:
         log.info("%d workers, each holding its own env (~1 GB each)", workers)
         # spawn, not fork: a forked MuJoCo / GL context is not safe to reuse.
-        with multiprocessing.get_context("spawn").Pool(workers, initializer=_init_worker, initargs=(args.env,)) as pool:
+        with multiprocessing.get_context("spawn").Pool(workers, initializer=worker_env, initargs=(args.env,)) as pool:
             for index in pool.imap_unordered(_make_one, jobs):
                 done.append(index)
                 progress.update()

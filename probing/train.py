@@ -50,7 +50,7 @@ def extract(files: Sequence[str], extractor, keys: Sequence[str], targets: Seque
 
 
 def fit_probe(*, target: str, features: List[np.ndarray], labels: List[np.ndarray], steps: int,
-              batch_size: int, lr: float, seed: int) -> ProbeMLP:
+              batch_size: int, lr: float, seed: int, hidden: int = 1024, layers: int = 4) -> ProbeMLP:
     """Adam on random (step, label) pairs of the train split; the features are constants here."""
     from tqdm import tqdm
 
@@ -58,7 +58,7 @@ def fit_probe(*, target: str, features: List[np.ndarray], labels: List[np.ndarra
     torch.manual_seed(seed)
     x = torch.from_numpy(np.concatenate(features))
     y = torch.from_numpy(np.concatenate(labels))
-    probe = ProbeMLP(in_features=x.shape[1], out_features=y.shape[1])
+    probe = ProbeMLP(in_features=x.shape[1], out_features=y.shape[1], hidden=hidden, layers=layers)
     optimizer = torch.optim.Adam(probe.parameters(), lr=lr)
     progress = tqdm(range(steps), desc=f"probe {target}", unit="step")
     running = None
@@ -97,9 +97,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--steps", type=int, default=3000, help="Probe optimizer steps")
     parser.add_argument("--batch_size", type=int, default=256)
     parser.add_argument("--lr", type=float, default=3e-4)
+    parser.add_argument("--hidden", type=int, default=1024, help="Probe width (paper: 1024)")
+    parser.add_argument("--layers", type=int, default=4, help="Probe hidden layers (paper: 4)")
     parser.add_argument("--eval_fraction", type=float, default=0.2, help="Share of a flat folder's files held out")
     parser.add_argument("--max_episodes", type=int, default=0, help="Use at most this many files per split (0: all)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="Torch CPU threads; more than one is often slower on a shared 2-core machine")
     parser.add_argument("--out", default="", help="Results JSON (probe weights go beside it as .pt)")
     parser.add_argument("--video", default="", help="Also render the first eval episode with the probes' predictions")
     return parser
@@ -111,6 +115,7 @@ def run(args: argparse.Namespace) -> Dict:
     if unknown or not targets:
         raise SystemExit(f"--target={args.target!r}: choose from {', '.join(TARGETS)}")
     start = time.time()
+    torch.set_num_threads(args.threads)
     train_files, eval_files = split_episodes(args.data, args.eval_fraction)
     if args.max_episodes:
         train_files, eval_files = train_files[:args.max_episodes], eval_files[:args.max_episodes]
@@ -132,12 +137,14 @@ def run(args: argparse.Namespace) -> Dict:
         "model": args.model, "data": os.path.abspath(args.data),
         "train_episodes": len(train_files), "eval_episodes": len(eval_files),
         "episode_entries": lengths, "eval_window_entries": [window.start, window.stop - 1],
-        "feature_size": int(stacked.shape[1]), "probe_steps": args.steps, "seed": args.seed, "targets": {},
+        "feature_size": int(stacked.shape[1]), "probe_steps": args.steps,
+        "probe_mlp": [args.layers, args.hidden], "probe_batch": args.batch_size, "seed": args.seed, "targets": {},
     }
     probes = {}
     for target in targets:
         probe = fit_probe(target=target, features=train_x, labels=train_y[target], steps=args.steps,
-                          batch_size=args.batch_size, lr=args.lr, seed=args.seed)
+                          batch_size=args.batch_size, lr=args.lr, seed=args.seed, hidden=args.hidden,
+                          layers=args.layers)
         probes[target] = probe
         constant = ConstantPredictor.fit(target, np.concatenate(train_y[target]))
         eval_pred = [predict(probe, x) for x in eval_x]
@@ -160,7 +167,8 @@ def run(args: argparse.Namespace) -> Dict:
             json.dump(results, file, indent=1)
         torch.save({"model": args.model, "feature_mean": mean, "feature_std": std,
                     "probes": {t: p.state_dict() for t, p in probes.items()},
-                    "sizes": {t: (p.net[0].in_features, p.net[-1].out_features) for t, p in probes.items()}},
+                    "sizes": {t: dict(in_features=p.net[0].in_features, out_features=p.net[-1].out_features,
+                                      hidden=args.hidden, layers=args.layers) for t, p in probes.items()}},
                    os.path.splitext(args.out)[0] + ".pt")
         log.info("results: %s", args.out)
     if args.video:

@@ -140,8 +140,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     features = torch.from_numpy((extractor(episode).astype(np.float32) - saved["feature_mean"]) / saved["feature_std"])
     predictions = {}
     for target, state in saved["probes"].items():
-        in_features, out_features = saved["sizes"][target]
-        probe = ProbeMLP(in_features=in_features, out_features=out_features)
+        probe = ProbeMLP(**saved["sizes"][target])
         probe.load_state_dict(state)
         with torch.no_grad():
             predictions[target] = probe.eval()(features).numpy()

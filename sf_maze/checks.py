@@ -59,3 +59,26 @@ def check_run_inputs(cfg) -> None:
         checkpoints = [p for p in latest_checkpoints(experiment_dir) if "best" not in os.path.basename(p)]
         if checkpoints:
             check_checkpoint(checkpoints[-1])
+
+
+def reached_env_steps(experiment_dir: str) -> int:
+    """Env steps of the newest checkpoint (0 without one)."""
+    import torch
+
+    checkpoints = [p for p in latest_checkpoints(experiment_dir) if "best" not in os.path.basename(p)]
+    if not checkpoints:
+        return 0
+    return int(torch.load(checkpoints[-1], map_location="cpu", weights_only=True).get("env_steps", 0))
+
+
+def env_step_budget(cfg) -> int:
+    """The budget Sample Factory will use: the command line's, else the saved config's, else the default."""
+    import json
+
+    if "train_for_env_steps" in getattr(cfg, "cli_args", {}):
+        return int(cfg.train_for_env_steps)
+    config_path = os.path.join(cfg.train_dir, cfg.experiment, "config.json")
+    if os.path.isfile(config_path):
+        with open(config_path) as f:
+            return int(json.load(f).get("train_for_env_steps", cfg.train_for_env_steps))
+    return int(cfg.train_for_env_steps)

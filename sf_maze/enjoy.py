@@ -70,19 +70,21 @@ def video_paths(cfg, experiment_dir: str, episodes: int) -> List[str]:
 
 
 def play_episodes(cfg, checkpoint: str) -> List[dict]:
-    """Runs the episodes and writes the videos; [{'seed', 'return', 'length', 'video', 'frames'}]."""
+    """Runs the episodes and writes the videos; [{'seed', 'episode_return', 'length', 'video', 'frames'}]."""
     from tqdm import tqdm
 
-    from sf_maze.policy import TrainedPolicy, make_eval_env
+    from sf_maze.policy import TrainedPolicy, make_eval_env, single_thread_cpu_inference
 
+    single_thread_cpu_inference(cfg)
     episodes = int(cfg.max_num_episodes)
     env = make_eval_env(cfg, 0, render_mode="rgb_array", max_episode_steps=cfg.max_episode_steps)
+    writer = None
     try:
         policy = TrainedPolicy(cfg, env.observation_space, env.action_space, checkpoint,
                                deterministic=bool(cfg.eval_deterministic))
         fps = cfg.fps if cfg.fps > 0 else env.unwrapped.metadata.get("render_fps", 4)
         paths = video_paths(cfg, os.path.join(cfg.train_dir, cfg.experiment), episodes)
-        writer, results = None, []
+        results = []
         for i in range(episodes):
             if writer is None:
                 writer = VideoWriter(paths[i if cfg.video_per_episode else 0], fps)
@@ -106,6 +108,8 @@ def play_episodes(cfg, checkpoint: str) -> List[dict]:
                 writer = None
         return results
     finally:
+        if writer is not None:  # interrupted mid-video: keep what was written playable
+            writer.close()
         env.close()
 
 

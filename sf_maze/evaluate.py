@@ -114,10 +114,11 @@ def write_outputs(out_dir: str, stem: str, report: dict, rows: List[dict]) -> Di
 
 def evaluate(cfg, checkpoint: Optional[str]) -> dict:
     """Runs the episodes; returns the report dict (also what the JSON holds)."""
-    from sf_maze.policy import RandomPolicy, TrainedPolicy, make_eval_env
+    from sf_maze.policy import RandomPolicy, TrainedPolicy, make_eval_env, single_thread_cpu_inference
     from sf_maze.references import reference_scores
     from sf_maze.rollout import EnvPool, run_episodes
 
+    single_thread_cpu_inference(cfg)
     seeds = [cfg.eval_seed + i for i in range(cfg.episodes)]
     make_fn = functools.partial(make_eval_env, cfg, max_episode_steps=cfg.max_episode_steps)
     scores, rows, env_steps = {}, [], None

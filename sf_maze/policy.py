@@ -10,6 +10,7 @@ import glob
 import logging
 import os
 import pickle
+import sys
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import gymnasium as gym
@@ -23,18 +24,32 @@ CHECKPOINT_PREFIX = {"latest": "checkpoint", "best": "best"}
 
 
 def parse_eval_cfg(argv: Optional[List[str]], add_args: Callable, defaults: Optional[dict] = None):
-    """Sample Factory's evaluation flags + ours (sf_maze.params) + a script's own (`add_args(parser)`)."""
+    """The flags sf_maze.train takes (Sample Factory's, ours, AMaze's for amaze_* envs), Sample
+    Factory's evaluation flags, and a script's own (`add_args(parser)`)."""
     from sample_factory.cfg.arguments import parse_full_cfg, parse_sf_args
 
     from sf_maze.params import add_maze_args, maze_defaults
 
-    parser, _ = parse_sf_args(argv, evaluation=True)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Sample Factory marks --env required before it looks at --help; help should not need an env.
+    if {"-h", "--help"} & set(argv) and not any(arg.split("=")[0] == "--env" for arg in argv):
+        argv.append("--env=memory_9x9")
+    parser, partial_cfg = parse_sf_args(argv, evaluation=True)
     add_maze_args(parser)
     maze_defaults(parser)
+    if is_amaze(partial_cfg.env):
+        from sf_maze.amaze import add_amaze_args, amaze_defaults
+
+        add_amaze_args(parser)
+        amaze_defaults(parser)
     add_args(parser)
     if defaults:
         parser.set_defaults(**defaults)
     return parse_full_cfg(parser, argv)
+
+
+def is_amaze(env_name: Optional[str]) -> bool:
+    return bool(env_name) and env_name.startswith("amaze_")
 
 
 def _listing(path: str, limit: int = 12) -> str:
@@ -73,6 +88,18 @@ def load_experiment_cfg(cfg):
     return load_from_checkpoint(cfg)
 
 
+def single_thread_cpu_inference(cfg) -> None:
+    """One torch thread when acting on the CPU.
+
+    Evaluation steps a batch of a few observations at a time; torch's intra-op threads only add
+    synchronisation there, and on a busy machine one LSTM step went from ~4 ms to ~100 ms with 2.
+    """
+    import torch
+
+    if torch_device(cfg).type == "cpu":
+        torch.set_num_threads(1)
+
+
 def torch_device(cfg):
     import torch
 
@@ -81,12 +108,18 @@ def torch_device(cfg):
     return torch.device("cuda" if wants_gpu and torch.cuda.is_available() else "cpu")
 
 
+# Evaluation mazes are a function of the episode seed alone, never of the seed a run trained with,
+# so a random baseline and every experiment meet the same mazes.
+EVAL_RUN_SEED = 0
+
+
 def make_eval_env(cfg, index: int = 0, render_mode: Optional[str] = None,
                   max_episode_steps: Optional[int] = None) -> gym.Env:
-    """The env exactly as training built it (via the registry), reset by explicit seeds only.
+    """One env giving the observations the trained model takes, reset by explicit seeds only.
 
-    cfg.seed is cleared so reset(seed=s) gives maze s whatever seed the run trained with: a random
-    baseline and every experiment then meet the same mazes.
+    Memory Maze: the registered Sample Factory env itself. AMaze trains on a batched, auto-resetting
+    env of many mazes; here it is one plain AMazeEnv (deterministic per seed, and its last frame is
+    the goal, not the next maze) with the observation keys the batched env hands the model.
     """
     from sample_factory.envs.create_env import create_env
     from sample_factory.utils.attr_dict import AttrDict
@@ -94,12 +127,31 @@ def make_eval_env(cfg, index: int = 0, render_mode: Optional[str] = None,
     from sf_maze.train import register_components
 
     register_components()
-    cfg = AttrDict(dict(vars(cfg) if not isinstance(cfg, dict) else cfg, seed=None))
-    env = create_env(cfg.env, cfg=cfg, env_config=AttrDict(worker_index=0, vector_index=index, env_id=index),
-                     render_mode=render_mode)
+    cfg = AttrDict(dict(vars(cfg) if not isinstance(cfg, dict) else cfg, seed=EVAL_RUN_SEED))
+    if is_amaze(cfg.env):
+        from envs import make_env
+
+        overrides = dict(obs_agent_pos=True) if cfg.get("amaze_obs_agent_pos") else {}
+        env = AMazeModelObservation(make_env(cfg.env, render_mode=render_mode, **overrides))
+    else:
+        env = create_env(cfg.env, cfg=cfg, env_config=AttrDict(worker_index=0, vector_index=index, env_id=index),
+                         render_mode=render_mode)
     if max_episode_steps:
         env = gym.wrappers.TimeLimit(env, max_episode_steps=int(max_episode_steps))
     return env
+
+
+class AMazeModelObservation(gym.ObservationWrapper):
+    """AMazeEnv's {'image', 'agent_dir'[, 'agent_pos']} as the model's {'obs', 'agent_dir'[, 'agent_pos']}
+    (sf_maze.amaze.AMazeSampleFactoryEnv renames the view the same way: SF scales only 'obs')."""
+
+    def __init__(self, env: gym.Env):
+        super().__init__(env)
+        self.observation_space = gym.spaces.Dict(
+            {("obs" if key == "image" else key): space for key, space in env.observation_space.spaces.items()})
+
+    def observation(self, observation):
+        return {("obs" if key == "image" else key): value for key, value in observation.items()}
 
 
 def dict_space(space: gym.Space) -> gym.spaces.Dict:
@@ -199,6 +251,8 @@ def load_checkpoint_file(path: str) -> dict:
 
 
 def load_experiment(cfg) -> Tuple[object, str]:
-    """(config.json merged with the command line, checkpoint path); InputError naming what is missing."""
+    """(config.json merged with the command line, checkpoint path); InputError naming what is missing
+    or unreadable, before any env starts (a Memory Maze env takes seconds to build)."""
     path = find_checkpoint(cfg.train_dir, cfg.experiment, cfg.load_checkpoint_kind, cfg.policy_index)
+    load_checkpoint_file(path)
     return load_experiment_cfg(cfg), path

@@ -3,7 +3,7 @@ from typing import Dict, Optional
 
 from envs.memory_maze import HUMAN_SCORE, ORACLE_SCORE
 
-# Trained agents from the paper's Figure/Table of online RL results; only 9x9 is quoted here.
+# The paper's trained baselines on 9x9 (IMPALA; Dreamer with truncated BPTT); other sizes not quoted here.
 AGENT_SCORES = {"9x9": {"IMPALA": 23.4, "Dreamer (TBTT)": 33.2}}
 
 

@@ -7,8 +7,9 @@ import os
 import sys
 from typing import List, Optional
 
-from sf_maze.checks import InputError, check_run_inputs
+from sf_maze.checks import InputError, check_run_inputs, env_step_budget, reached_env_steps
 from sf_maze.params import add_maze_args, maze_defaults
+from sf_maze.run_status import write_status
 
 _REGISTERED = False
 
@@ -61,6 +62,7 @@ def configure_wandb(cfg) -> None:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    from sample_factory.algo.utils.misc import ExperimentStatus
     from sample_factory.train import run_rl
 
     register_components()
@@ -70,8 +72,24 @@ def main(argv: Optional[List[str]] = None) -> int:
     except InputError as error:
         print(f"sf_maze.train: error: {error}", file=sys.stderr)
         return 2
+    if cfg.restart_behavior == "resume":
+        # Starting the workers and envs only to stop again costs minutes on Memory Maze; a relaunched
+        # sweep skips its finished runs here.
+        reached, budget = reached_env_steps(os.path.join(cfg.train_dir, cfg.experiment)), env_step_budget(cfg)
+        if reached >= budget:
+            print(f"sf_maze.train: {cfg.experiment} already reached {reached} >= {budget} env steps; nothing to do")
+            return 0
     configure_wandb(cfg)
-    return run_rl(cfg)
+    run_dir = os.path.join(cfg.train_dir, cfg.experiment)
+    write_status(run_dir, "running")
+    try:
+        status = run_rl(cfg)
+    except BaseException as error:
+        write_status(run_dir, "interrupted" if isinstance(error, KeyboardInterrupt) else "failed", error=repr(error))
+        raise
+    ended = {ExperimentStatus.SUCCESS: "finished", ExperimentStatus.INTERRUPTED: "interrupted"}.get(status, "failed")
+    write_status(run_dir, ended, exit_status=int(status))
+    return status
 
 
 if __name__ == "__main__":

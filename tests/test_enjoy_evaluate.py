@@ -64,6 +64,38 @@ def test_enjoy_writes_side_by_side_mp4_of_expected_length(trained, tmp_path, cap
     assert "episode 1: seed 1000001" in capsys.readouterr().out
 
 
+def test_enjoy_and_evaluate_amaze_through_the_same_commands(tmp_path, capsys):
+    """An AMaze experiment (untrained weights saved as Sample Factory does): top-down video and scores."""
+    import torch
+    from sample_factory.model.actor_critic import create_actor_critic
+
+    from sf_maze.enjoy import main as enjoy
+    from sf_maze.evaluate import main as evaluate
+    from sf_maze.policy import dict_space, make_eval_env, parse_eval_cfg
+
+    cfg = parse_eval_cfg(["--env=amaze_7x7", "--experiment=am", f"--train_dir={tmp_path}", "--device=cpu"],
+                         lambda parser: None)
+    env = make_eval_env(cfg)
+    model = create_actor_critic(cfg, dict_space(env.observation_space), env.action_space)
+    (tmp_path / "am" / "checkpoint_p0").mkdir(parents=True)
+    (tmp_path / "am" / "config.json").write_text(json.dumps(vars(cfg), default=str))
+    torch.save({"model": model.state_dict(), "env_steps": 0}, tmp_path / "am" / "checkpoint_p0" / "checkpoint_000000000_0.pth")
+
+    common = ["--env=amaze_7x7", "--experiment=am", f"--train_dir={tmp_path}", "--max_episode_steps=10"]
+    assert enjoy(common + ["--max_num_episodes=2", "--video_name=amaze"]) == 0
+    out = capsys.readouterr().out
+    lengths = [int(line.rsplit("length", 1)[1]) for line in out.splitlines() if line.startswith("episode ")]
+    assert len(lengths) == 2 and all(1 <= n <= 10 for n in lengths)  # a lucky walk may reach the goal early
+    frames = read_video(str(tmp_path / "am" / "amaze.mp4"))
+    assert len(frames) == sum(n + 1 for n in lengths)
+    assert frames[0].shape == (256 + 24, 256, 3)  # score line above the top-down view
+
+    assert evaluate(common + ["--episodes=3", "--num_envs=1", "--with_random=True"]) == 0
+    [json_path] = glob.glob(str(tmp_path / "am" / "eval" / "*.json"))
+    report = json.load(open(json_path))
+    assert report["references"] == {} and report["scores"]["agent"]["returns"]["n"] == 3
+
+
 # ---- evaluate -------------------------------------------------------------------------------------
 def test_statistics_on_fixed_data():
     from sf_maze.stats import half_rates, half_split_summary, summarize_returns
@@ -171,6 +203,14 @@ def test_missing_experiment_or_checkpoint_is_one_clear_line(trained, tmp_path, c
     err = error_line()
     assert os.path.join(str(train_dir), "empty_run", "checkpoint_p0", "checkpoint_*.pth") in err
     assert "does not exist" in err  # the checkpoint folder itself is missing, and it says so
+
+    # A truncated checkpoint file: named, with the reason, instead of a pickle trace.
+    broken = train_dir / "empty_run" / "checkpoint_p0" / "checkpoint_000000001_16.pth"
+    broken.parent.mkdir()
+    broken.write_bytes(b"PK\x03\x04 truncated")
+    assert main(["--env=memory_9x9", "--experiment=empty_run", f"--train_dir={train_dir}"]) == 2
+    err = error_line()
+    assert str(broken) in err and "cannot be loaded" in err
 
 
 # ---- plot -----------------------------------------------------------------------------------------

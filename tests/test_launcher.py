@@ -1,0 +1,73 @@
+"""A real tiny sweep with Sample Factory's launcher: runs, report, interruption and relaunch."""
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RUN = "launcher.amaze_quick"
+
+
+def launch(train_dir, steps, **popen_kwargs):
+    env = dict(os.environ, SF_MAZE_SWEEP_STEPS=str(steps))
+    command = [sys.executable, "-m", "sample_factory.launcher.run", f"--run={RUN}", "--backend=processes",
+               "--max_parallel=2", "--pause_between=0", f"--train_dir={train_dir}"]
+    return subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            **popen_kwargs)
+
+
+def finish(process, timeout=420):
+    output, _ = process.communicate(timeout=timeout)
+    assert process.returncode == 0, output[-3000:]
+    return output
+
+
+def report(train_dir):
+    from launcher.report import collect_runs
+
+    return {run["name"]: run for run in collect_runs(str(train_dir), RUN)}
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    train_dir = tmp_path_factory.mktemp("sweep")
+    finish(launch(train_dir, 12000))
+    return train_dir
+
+
+def test_sweep_runs_every_seed_and_size_and_reports_them(sweep):
+    runs = report(sweep)
+    assert len(runs) == 4
+    assert {run["env"] for run in runs.values()} == {"amaze_7x7", "amaze_9x9"}
+    assert {run["seed"] for run in runs.values()} == {1, 2}
+    for run in runs.values():
+        assert run["status"] == "finished" and run["steps"] >= 12000 and run["budget"] == 12000, run
+    result = subprocess.run([sys.executable, "-m", "launcher.report", f"--train_dir={sweep}", f"--run={RUN}"],
+                            cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    table_rows = [line for line in result.stdout.splitlines() if re.match(r"\| \d\d_lstm_env_amaze", line)]
+    assert len(table_rows) == 4 and all("finished" in row for row in table_rows)
+    assert os.path.isfile(sweep / "amaze_quick" / "report.md")
+
+
+def test_interrupted_sweep_resumes_and_finished_runs_are_skipped(sweep):
+    process = launch(sweep, 24000, start_new_session=True)
+    time.sleep(15)
+    os.killpg(process.pid, signal.SIGKILL)  # the launcher and every run it started
+    process.communicate()
+    interrupted = [run for run in report(sweep).values() if run["status"] != "finished"]
+    assert interrupted, "nothing was left unfinished by the kill"
+    assert all(run["status"] in ("short of budget", "not started") for run in interrupted)
+
+    output = finish(launch(sweep, 24000))
+    loaded = [int(x) for x in re.findall(r"Loaded experiment state at self.train_step=\d+, self.env_steps=(\d+)", output)]
+    assert len(loaded) == 4 and min(loaded) >= 12000, loaded  # every run resumed from its checkpoint
+    runs = report(sweep)
+    assert all(run["status"] == "finished" and run["steps"] >= 24000 for run in runs.values()), runs
+
+    output = finish(launch(sweep, 24000))
+    assert output.count("nothing to do") == 4, output[-3000:]

@@ -1,0 +1,288 @@
+"""probing: dataset format, scripted policy, resumable generation, loader errors, probes end to end.
+
+One 9x9 env is built per test session (generation runs in-process and caches it); short episodes
+(--steps) keep runtime down, and the 1000-step default is checked from the constants instead.
+"""
+import glob
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from probing import generate
+from probing.dataset import MalformedEpisodeError, load_episode, split_episodes
+from probing.planner import FORWARD, LEFT, RIGHT, WaypointPolicy, cell_of, shortest_path, steer
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ENV = "memory_9x9"
+STEPS = 40
+
+# The published format, written out here from the memory-maze README's 'Offline Dataset' table
+# (9x9: 3 objects) rather than imported, so the test checks the writer against the document.
+PUBLISHED = {
+    "image": ((64, 64, 3), "uint8"),
+    "action": ((6,), "binary"),
+    "reward": ((), "float"),
+    "maze_layout": ((9, 9), "binary"),
+    "agent_pos": ((2,), "float"),
+    "agent_dir": ((2,), "float"),
+    "targets_pos": ((3, 2), "float"),
+    "targets_vec": ((3, 2), "float"),
+    "target_pos": ((2,), "float"),
+    "target_vec": ((2,), "float"),
+    "target_color": ((3,), "float"),
+}
+
+
+def _generate(out, episodes, steps=STEPS, seed=0, workers=1):
+    args = generate.build_parser().parse_args(
+        [f"--env={ENV}", f"--episodes={episodes}", f"--out={out}", f"--steps={steps}", f"--seed={seed}",
+         f"--workers={workers}"])
+    return generate.generate(args)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("mm9"))
+    _generate(out, episodes=4)
+    return out
+
+
+# ---- format ------------------------------------------------------------------------------------
+def test_default_is_1000_steps_1001_entries():
+    from probing.format import DEFAULT_STEPS
+
+    assert DEFAULT_STEPS == 1000
+    args = generate.build_parser().parse_args(["--episodes=1", "--out=x"])
+    assert args.steps == 1000  # -> 1001 entries per key: collect_episode records steps + 1 rows
+
+
+def test_generated_files_match_published_format(dataset):
+    files = sorted(glob.glob(os.path.join(dataset, "*.npz")))
+    assert len(files) == 4
+    for path in files:
+        with np.load(path) as npz:
+            assert set(PUBLISHED) <= set(npz.files), set(PUBLISHED) - set(npz.files)
+            for key, (shape, kind) in PUBLISHED.items():
+                array = npz[key]
+                assert array.shape == (STEPS + 1, *shape), (path, key, array.shape)
+                if kind == "uint8":
+                    assert array.dtype == np.uint8, (key, array.dtype)
+                elif kind == "binary":
+                    assert set(np.unique(array)) <= {0, 1}, (key, np.unique(array))
+                else:
+                    assert array.dtype.kind == "f", (key, array.dtype)
+            action = npz["action"]
+            assert not action[0].any(), "first action row is the published dummy zero"
+            assert (action[1:].sum(1) == 1).all(), "later rows are one-hot"
+            assert npz["reward"][0] == 0
+            assert npz["terminal"].dtype == bool and not npz["terminal"].any()
+            layout = npz["maze_layout"]
+            assert (layout == layout[0]).all(), "the maze does not change within an episode"
+            cells = np.floor(npz["agent_pos"]).astype(int)
+            assert layout[0][cells[:, 1], cells[:, 0]].all(), "the agent is always on a free cell (layout[y, x])"
+    layouts = [np.load(path)["maze_layout"][0] for path in files]
+    assert any(not np.array_equal(layouts[0], other) for other in layouts[1:]), "episodes use different mazes"
+
+
+# ---- scripted policy -------------------------------------------------------------------------------
+def test_bfs_on_hand_built_layout():
+    # Row 0 is the bottom row (y = 0); 1 = free. A wall column at x = 2 with a gap at the top (y = 3).
+    layout = np.array([
+        [1, 1, 0, 1],
+        [1, 1, 0, 1],
+        [1, 1, 0, 1],
+        [1, 1, 1, 1],
+    ], dtype=np.uint8)
+    path = shortest_path(layout, (0, 0), (3, 0))
+    assert path[0] == (0, 0) and path[-1] == (3, 0)
+    assert len(path) == 10  # up to y = 3 (3), across to x = 3 (3), down to y = 0 (3), plus the start
+    assert all(layout[y, x] for x, y in path)
+    assert all(abs(a[0] - b[0]) + abs(a[1] - b[1]) == 1 for a, b in zip(path, path[1:]))
+    assert shortest_path(layout, (0, 0), (2, 0)) is None  # a wall cell
+    closed = layout.copy()
+    closed[3, 2] = 0
+    assert shortest_path(closed, (0, 0), (3, 0)) is None  # the gap is closed: unreachable
+    assert cell_of(np.array([3.7, 0.2])) == (3, 0)
+
+
+def test_steer_turns_toward_the_point():
+    pos, facing_x = np.array([0.5, 0.5]), np.array([1.0, 0.0])
+    assert steer(pos, facing_x, np.array([3.5, 0.5])) == FORWARD
+    assert steer(pos, facing_x, np.array([0.5, 3.5])) == LEFT  # +y is counter-clockwise from +x
+    assert steer(pos, facing_x, np.array([0.5, -2.5])) == RIGHT
+
+
+def test_policy_reaches_waypoints_in_real_env():
+    env = generate.worker_env(ENV)
+    obs, _ = env.reset(seed=123)
+    policy = WaypointPolicy(layout=obs["maze_layout"], rng=np.random.default_rng(0), epsilon=0.2)
+    visited = set()
+    for _ in range(300):
+        obs, *_ = env.step(policy(obs["agent_pos"], obs["agent_dir"]))
+        visited.add(cell_of(obs["agent_pos"]))
+    # ~12 per 500 steps when measured; a policy that cannot steer reaches none.
+    assert policy.waypoints_reached >= 3, policy.waypoints_reached
+    assert len(visited) >= 12, len(visited)
+
+
+# ---- resumable generation -------------------------------------------------------------------------
+def test_killed_generation_resumes(tmp_path):
+    out = str(tmp_path / "gen")
+    command = [sys.executable, "-m", "probing.generate", f"--env={ENV}", "--episodes=3", f"--out={out}",
+               "--steps=400", "--seed=5"]
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env=dict(os.environ, PYTHONPATH=REPO))
+    deadline = time.time() + 150
+    try:
+        while time.time() < deadline and not glob.glob(os.path.join(out, "episode_*.npz")):
+            assert process.poll() is None, "generator exited before writing an episode"
+            time.sleep(0.2)
+        os.kill(process.pid, signal.SIGKILL)  # mid-way through episode 1
+    finally:
+        process.kill()
+        process.wait()
+    done = sorted(glob.glob(os.path.join(out, "episode_*.npz")))
+    assert 1 <= len(done) < 3, done
+    for path in done:
+        load_episode(path)  # complete files only
+    first_bytes = open(done[0], "rb").read()
+    with open(os.path.join(out, "episode_000002.npz.tmp-999"), "wb") as file:
+        file.write(b"half an episode")  # what a killed writer leaves
+
+    written = _generate(out, episodes=3, steps=400, seed=5)
+    assert sorted(written) == sorted(set(range(3)) - {int(os.path.basename(p)[8:14]) for p in done})
+    assert sorted(os.listdir(out)) == ["episode_000000.npz", "episode_000001.npz", "episode_000002.npz", "generation.json"]
+    assert open(done[0], "rb").read() == first_bytes, "existing episodes are skipped, not redone"
+    # Same seed and index -> same trajectory, whichever process made it.
+    again = str(tmp_path / "again")
+    _generate(again, episodes=1, steps=400, seed=5)
+    first, redone = load_episode(done[0]), load_episode(os.path.join(again, "episode_000000.npz"))
+    assert all(np.array_equal(first[key], redone[key]) for key in PUBLISHED)
+    with pytest.raises(SystemExit, match="made with"):
+        _generate(out, episodes=3, steps=400, seed=6)  # a different seed must not mix into this folder
+
+
+# ---- loader --------------------------------------------------------------------------------------
+def _write(path, **overrides):
+    steps = 5
+    data = {key: np.zeros((steps + 1, *shape), np.uint8 if kind == "uint8" else np.float64)
+            for key, (shape, kind) in PUBLISHED.items()}
+    data.update(overrides)
+    np.savez(path, **data)
+    return str(path)
+
+
+def test_malformed_file_errors_name_file_and_key(tmp_path):
+    load_episode(_write(tmp_path / "good.npz"))
+    bad = _write(tmp_path / "bad_action.npz", action=np.zeros((6, 5)))
+    with pytest.raises(MalformedEpisodeError) as error:
+        load_episode(bad)
+    assert bad in str(error.value) and "'action'" in str(error.value) and "expected (6,)" in str(error.value)
+
+    short = _write(tmp_path / "short.npz", reward=np.zeros(4))
+    with pytest.raises(MalformedEpisodeError, match=r"short\.npz: key 'reward'.*leading time axis of 6"):
+        load_episode(short)
+    float_image = _write(tmp_path / "float_image.npz", image=np.zeros((6, 64, 64, 3), np.float32))
+    with pytest.raises(MalformedEpisodeError, match=r"key 'image' has dtype float32, expected uint8"):
+        load_episode(float_image)
+    missing = str(tmp_path / "missing.npz")
+    np.savez(missing, image=np.zeros((6, 64, 64, 3), np.uint8))
+    with pytest.raises(MalformedEpisodeError, match=r"missing\.npz: key 'action' is missing"):
+        load_episode(missing)
+    truncated = str(tmp_path / "truncated.npz")
+    with open(truncated, "wb") as file:
+        file.write(open(bad, "rb").read()[:100])
+    with pytest.raises(MalformedEpisodeError, match=r"truncated\.npz: cannot be read"):
+        load_episode(truncated)
+
+
+def test_split_is_deterministic_and_reads_published_layout(tmp_path):
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for i in range(10):
+        _write(flat / f"episode_{i:06d}.npz")
+    train, evaluation = split_episodes(str(flat), 0.2)
+    assert len(evaluation) == 2 and len(train) == 8 and not set(train) & set(evaluation)
+    assert (train, evaluation) == split_episodes(str(flat), 0.2)
+    published = tmp_path / "published"
+    (published / "train").mkdir(parents=True)
+    (published / "eval").mkdir()
+    _write(published / "train" / "a.npz")
+    _write(published / "eval" / "b.npz")
+    assert split_episodes(str(published)) == ([str(published / "train" / "a.npz")], [str(published / "eval" / "b.npz")])
+
+
+# ---- probes --------------------------------------------------------------------------------------
+def test_oracle_walls_probe_near_perfect_constant_at_baseline(tmp_path):
+    """The true layout as the representation: the probe reads it out; a constant cannot."""
+    from probing.train import build_parser, run
+
+    rng = np.random.default_rng(0)
+    data = tmp_path / "layouts"
+    data.mkdir()
+    for i in range(300):  # many mazes, few steps: walls depend on the maze only
+        layout = (rng.random((9, 9)) > 0.2).astype(np.uint8)  # 20% walls: a majority-per-cell guess gets ~80%
+        _write(data / f"episode_{i:06d}.npz", maze_layout=np.repeat(layout[None], 6, 0))
+    results = run(build_parser().parse_args(
+        [f"--data={data}", "--model=oracle", "--target=walls", "--steps=400", "--hidden=128", "--layers=2"]))
+    walls = results["targets"]["walls"]
+    assert walls["probe_eval"] > 0.98, walls
+    assert 0.75 < walls["constant_eval"] < 0.85, walls
+
+
+def test_end_to_end_probe_with_trained_checkpoint(dataset, tmp_path):
+    """A short sf_maze training run's checkpoint, probed on generated episodes, with a video."""
+    import json
+
+    import torch
+
+    from networks import load_sf_checkpoint
+    from probing.representations import load_representation
+    from probing.train import build_parser, run
+
+    train_dir = str(tmp_path / "td")
+    subprocess.run(
+        [sys.executable, "-m", "sf_maze.train", f"--env={ENV}", "--experiment=x", f"--train_dir={train_dir}",
+         "--serial_mode=True", "--async_rl=False", "--num_workers=1", "--num_envs_per_worker=2",
+         "--worker_num_splits=1", "--train_for_env_steps=200", "--rollout=16", "--recurrence=16",
+         "--batch_size=32", "--decorrelate_envs_on_one_worker=False"],
+        cwd=REPO, check=True, capture_output=True, env=dict(os.environ, PYTHONPATH=REPO), timeout=180)
+    checkpoint = sorted(glob.glob(os.path.join(train_dir, "x", "checkpoint_p0", "*.pth")))[-1]
+
+    # The memory state is carried through the whole episode: chunked extraction == one long unroll.
+    extractor, _ = load_representation(f"sf:{checkpoint}")
+    episode = load_episode(sorted(glob.glob(os.path.join(dataset, "*.npz")))[0])
+    agent = load_sf_checkpoint(checkpoint)
+    with torch.no_grad():
+        _, _, features, _ = agent(torch.from_numpy(episode["image"]).unsqueeze(1))
+    import probing.representations as representations
+
+    chunk = representations.CHUNK
+    representations.CHUNK = 7
+    try:
+        np.testing.assert_allclose(extractor(episode), features[:, 0].numpy(), atol=1e-5)
+    finally:
+        representations.CHUNK = chunk
+
+    out = str(tmp_path / "sf.json")
+    video = str(tmp_path / "sf.mp4")
+    results = run(build_parser().parse_args(
+        [f"--data={dataset}", f"--model=sf:{checkpoint}", "--target=walls,objects", "--steps=30",
+         "--hidden=64", "--layers=2", f"--out={out}", f"--video={video}"]))
+    assert json.load(open(out)) == json.loads(json.dumps(results))
+    assert results["train_episodes"] == 3 and results["eval_episodes"] == 1 and results["feature_size"] == 256
+    assert results["eval_window_entries"] == [STEPS // 2, STEPS]
+    for target in ("walls", "objects"):
+        entry = results["targets"][target]
+        assert np.isfinite(entry["probe_eval"]) and np.isfinite(entry["constant_eval"])
+    assert 0 <= results["targets"]["walls"]["probe_eval"] <= 1
+    assert os.path.getsize(out[:-5] + ".pt") > 0
+    import imageio
+
+    frames = imageio.mimread(video)
+    assert len(frames) == STEPS + 1 and frames[0].shape == (256, 768, 3)
