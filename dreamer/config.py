@@ -5,7 +5,7 @@ Bad input raises ConfigError with one line naming what is allowed.
 """
 import os
 import re
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional
 
 import yaml
 
@@ -107,18 +107,14 @@ def parse_argv(argv: List[str]) -> Dict[str, str]:
     return out
 
 
-def build(overrides: Dict[str, Any], preset: Optional[str] = None, base: Optional[Dict[str, Any]] = None,
-          extra_keys: Tuple[str, ...] = ()) -> Dict[str, Any]:
-    """Config = defaults <- preset <- overrides; or base (a saved run's config) <- overrides.
-
-    `extra_keys` are keys the caller's CLI takes besides the config's own (they pass through untyped).
-    """
+def build(overrides: Dict[str, Any], preset: Optional[str] = None, base: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """Config = defaults <- preset <- overrides; or base (a saved run's config) <- overrides."""
     table = _load_yaml()
     config = defaults()
-    unknown = sorted(set(overrides) - set(config) - set(extra_keys) - {"preset"})
+    unknown = sorted(set(overrides) - set(config) - {"preset"})
     if unknown:
         raise ConfigError(f"unknown config key(s) {', '.join('--' + k for k in unknown)}; "
-                          f"allowed: {', '.join('--' + k for k in ['preset', *extra_keys, *config])}")
+                          f"allowed: {', '.join('--' + k for k in ['preset', *config])}")
     if base is not None:
         config.update(base)
     else:

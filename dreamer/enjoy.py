@@ -96,6 +96,8 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     import imageio.v2 as imageio
 
+    if cfg.get("threads", 0) > 0:
+        torch.set_num_threads(cfg["threads"])
     env = make_env(env_name, render_mode="rgb_array")
     out = opts["out"] or os.path.join(opts["logdir"], "enjoy.mp4")
     torch.manual_seed(opts["seed"])

@@ -69,6 +69,8 @@ def _run_state(run: dict) -> dict:
         status = "running"
     elif record.get("status") == "failed":
         status = "crashed"
+    elif record.get("status") == "interrupted":
+        status = "interrupted"
     else:
         status = "short of budget"
     values = _returns(run_dir)

@@ -113,12 +113,15 @@ def _check_meta(out_dir: str, args: argparse.Namespace) -> None:
     wanted = {key: getattr(args, key) for key in CONTENT_ARGS}
     if os.path.exists(meta_path):
         with open(meta_path) as file:
-            found = {key: json.load(file).get(key) for key in CONTENT_ARGS}
+            meta = json.load(file)
+        found = {key: meta.get(key) for key in CONTENT_ARGS}
         if found != wanted:
             raise SystemExit(f"{out_dir} holds episodes made with {found}, not {wanted}: use another --out")
     else:
-        with open(meta_path, "w") as file:
+        tmp = f"{meta_path}{TMP_MARK}{os.getpid()}"
+        with open(tmp, "w") as file:
             json.dump(dict(wanted, format="memory-maze offline dataset NPZ"), file, indent=1)
+        os.replace(tmp, meta_path)
 
 
 def missing_episodes(out_dir: str, episodes: int) -> List[int]:

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 def eval_window(length: int, start_fraction: float = 0.5) -> slice:
     """Entries of steps 500..1000 of a 1001-entry trajectory; the same fraction for other lengths."""
     steps = length - 1
-    return slice(int(round(start_fraction * steps)), length)
+    return slice(int(start_fraction * steps), length)
 
 
 def extract(files: Sequence[str], extractor, keys: Sequence[str], targets: Sequence[str], desc: str):

@@ -142,6 +142,8 @@ class AMazeSampleFactoryEnv(gym.Env):
 def make_amaze_sf_env(full_env_name: str, cfg=None, env_config=None, render_mode: Optional[str] = None):
     """Sample Factory env function (top-level, so spawned workers can unpickle it)."""
     num_mazes = int(getattr(cfg, "amaze_num_envs", 64))
+    if cfg is not None and not cfg.batched_sampling:
+        raise ValueError("AMaze is a vectorised multi-agent env: it needs --batched_sampling=True")
     if cfg is not None and cfg.num_envs_per_worker != cfg.worker_num_splits:
         # SF would chain several batched envs with SequentialVectorizeWrapper, which mangles dict
         # infos; one batched env per split already vectorises, so grow --amaze_num_envs instead.

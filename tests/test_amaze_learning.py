@@ -90,3 +90,32 @@ def test_checkpoint_loads_into_plain_networks_and_matches_sample_factory(run):
             assert torch.allclose(sf_out["new_rnn_states"], torch.cat(state, dim=1), atol=1e-5)
             rnn_states = sf_out["new_rnn_states"]
             obs, *_ = batch.step(logits[0].argmax(-1).numpy())
+
+
+# ---- fast checks of the SF env (no training) -----------------------------------------------------
+def test_batched_env_seeds_mazes_apart_across_envs_and_repeats_per_run_seed():
+    from sf_maze.amaze import AMazeSampleFactoryEnv
+
+    def first_views(run_seed, env_id):
+        env = AMazeSampleFactoryEnv(ENV, 16, run_seed=run_seed)
+        obs, _ = env.reset(seed=env_id)  # what SF's BatchedVecEnv passes: the env's global index
+        return obs["obs"], env.batch.grid
+
+    (views_a, grids_a), (views_b, grids_b) = first_views(0, 0), first_views(0, 1)
+    # SF seeds env i with i; AMazeBatch alone would give env 0's maze k the same seed as env 1's maze k-1.
+    assert not any((grids_a[k + 1] == grids_b[k]).all() for k in range(15))
+    assert (first_views(0, 1)[1] == grids_b).all() and (first_views(0, 1)[0] == views_b).all()
+    assert not (first_views(1, 1)[1] == grids_b).all()  # another --seed, other mazes
+
+
+def test_sf_env_spaces_and_step():
+    import numpy as np
+
+    from sf_maze.amaze import AMazeSampleFactoryEnv
+
+    env = AMazeSampleFactoryEnv(ENV, 4, run_seed=0, obs_agent_pos=True)
+    assert env.num_agents == 4 and env.is_multiagent and set(env.observation_space.spaces) == {"obs", "agent_dir", "agent_pos"}
+    obs, _ = env.reset(seed=0)
+    assert obs["obs"].shape == (4, 5, 5, 3) and obs["agent_dir"].shape == (4,) and obs["agent_pos"].shape == (4, 2)
+    obs, rewards, terminated, truncated, info = env.step(np.full(4, 2))
+    assert rewards.shape == terminated.shape == truncated.shape == info["solved"].shape == (4,)
