@@ -62,7 +62,8 @@ def setup_costs(size: str, reference_impl: bool, task_kwargs: dict) -> dict:
     from memory_maze import tasks
 
     task_fn = getattr(tasks, f"memory_maze_{size}")
-    build(task_fn, reference_impl, task_kwargs)[0].step(0)
+    first = build(task_fn, reference_impl, task_kwargs)[0]
+    first.step(0)
     rss = rss_mib()
     env, seconds, _ = build(task_fn, reference_impl, task_kwargs)
     for action in range(10):  # the rendering buffers of a few frames belong to the env's footprint
@@ -71,13 +72,14 @@ def setup_costs(size: str, reference_impl: bool, task_kwargs: dict) -> dict:
     start = time.perf_counter()
     for _ in range(2):
         env.reset()
+    env.close(), first.close()
     return dict(build=seconds, reset=(time.perf_counter() - start) / 2, rss=rss)
 
 
 def setup_costs_in_subprocess(size: str, reference_impl: bool, args) -> dict:
     cmd = [sys.executable, os.path.abspath(__file__), "--sizes", size, "--backend", args.backend,
            "--setup-costs", "reference" if reference_impl else "ours"] + (["--extra-obs"] if args.extra_obs else [])
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=600)
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 

@@ -5,6 +5,7 @@ len/len (episode length), perf/_fps (env steps per second); the x axis is env st
 """
 import json
 import os
+import uuid
 from collections import defaultdict
 from typing import Dict, Optional
 
@@ -31,7 +32,7 @@ class Logger:
             import wandb
 
             id_path = os.path.join(logdir, "wandb_id.txt")
-            run_id = open(id_path).read().strip() if os.path.exists(id_path) else wandb.util.generate_id()
+            run_id = open(id_path).read().strip() if os.path.exists(id_path) else uuid.uuid4().hex[:8]
             with open(id_path, "w") as f:
                 f.write(run_id)
             self.wandb = wandb.init(project="sf-maze-dreamer", dir=logdir, config=config, id=run_id, resume="allow",

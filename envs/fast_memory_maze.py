@@ -24,6 +24,7 @@ control step of 50 physics substeps (4 Hz control, 5 ms physics), and why result
 import contextlib
 import importlib
 import logging
+import weakref
 import xml.etree.ElementTree as ET
 from typing import Callable, Dict, Iterable, List, Optional, Set
 
@@ -200,8 +201,11 @@ class FastPhysics(mjcf.Physics):
         key = (height, width, camera_id)
         camera = self._cameras.get(key)
         if camera is None:
-            camera = self._cameras[key] = engine.Camera(physics=self, height=height, width=width, camera_id=camera_id)
-            camera.culler = _FrustumCuller(self, camera)
+            # Weak: a camera holding its physics would make a reference cycle, and the cyclic GC may
+            # then free the GL context on the OSMesa render thread, which deadlocks waiting on itself.
+            physics = weakref.proxy(self)
+            camera = self._cameras[key] = engine.Camera(physics=physics, height=height, width=width, camera_id=camera_id)
+            camera.culler = _FrustumCuller(physics, camera)
         with camera.culler.hide_invisible_geoms(scene_option or camera.option):
             pixels = camera.render(scene_option=scene_option, render_flag_overrides=render_flag_overrides)
         # The camera reuses its pixel buffer, so the frame is copied out (12 KiB at 64x64).

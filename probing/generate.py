@@ -38,10 +38,12 @@ def episode_seed(base_seed: int, index: int) -> int:
 
 def extraobs_name(env_name: str) -> str:
     """The ExtraObs variant of `env_name`: the probes' labels come from its global observables."""
-    if "extraobs" in env_name:
+    parts = env_name.split("_")
+    if parts[0] != "memory" or len(parts) < 2:
+        raise ValueError(f"{env_name!r} is not a Memory Maze env (memory_<size>[_vis])")
+    if "extraobs" in parts:
         return env_name
-    size = env_name.split("_")[1]
-    rest = env_name.split("_")[2:]
+    size, rest = parts[1], parts[2:]
     if rest not in ([], ["vis"]):
         raise ValueError(f"No ExtraObs variant for {env_name!r}; use memory_<size> or memory_<size>_vis")
     return "_".join(["memory", size, "extraobs", *rest])

@@ -52,11 +52,9 @@ def amaze_defaults(parser) -> None:
         num_workers=1,
         num_envs_per_worker=1,
         worker_num_splits=1,
-        amaze_num_envs=64,
-        # The view holds integer codes that GridEncoder embeds: no scaling, no running normalisation
-        # (SF's default normalises every key, which would blur category codes into floats).
+        # The view holds integer codes that GridEncoder embeds: no /255 scaling (normalize_input stays
+        # off, as maze_defaults has it; AMazeEncoder refuses either).
         obs_scale=1.0,
-        normalize_input=False,
         # minimax's maze student: LSTM-256 over a small conv; BPTT over 32 steps.
         rnn_size=256,
         rollout=32,
@@ -83,7 +81,7 @@ def maze_seeds(run_seed: Optional[int], env_id: int, num_mazes: int) -> np.ndarr
 
     Sample Factory seeds batched env i with i alone; AMazeBatch would then give maze k the seed i + k,
     so envs 0 and 1 would share all but one maze. Hashing (run_seed, env_id) through a SeedSequence
-    gives every (run, env, maze) its own 64-bit seed (no seed None: fresh entropy per run).
+    gives every (run, env, maze) its own 64-bit seed; run_seed None draws fresh OS entropy instead.
     """
     sequence = np.random.SeedSequence(run_seed, spawn_key=(int(env_id),))
     return sequence.generate_state(num_mazes, dtype=np.uint64)
@@ -156,6 +154,7 @@ def make_amaze_sf_env(full_env_name: str, cfg=None, env_config=None, render_mode
         # tiny (64 mazes), so threads only add sync cost, ~10x slower on a loaded 2-core machine.
         # Set here because the env is built in the process that learns, before any model runs.
         torch.set_num_threads(threads)
+    log.debug("AMaze %s: env %d steps %d mazes", full_env_name, env_id, num_mazes)
     return AMazeSampleFactoryEnv(full_env_name, num_mazes, run_seed=getattr(cfg, "seed", None), env_id=env_id,
                                  obs_agent_pos=bool(getattr(cfg, "amaze_obs_agent_pos", False)),
                                  render_mode=render_mode)
@@ -214,6 +213,8 @@ def random_policy(seed: int = 0) -> Policy:
 def evaluate(policy: Policy, env_name: str, num_episodes: int = 200, seed: int = 1_000_000,
              **overrides) -> Dict[str, float]:
     """First episode of mazes seeded seed, seed + 1, ...: mean return and solve rate.
+
+    `overrides` go to the env (e.g. obs_agent_pos=True for an agent trained with --amaze_obs_agent_pos).
 
     The default seeds are small integers, while training mazes get 64-bit hashed seeds (maze_seeds),
     so evaluation mazes are held out up to layout collisions that the maze family itself allows.

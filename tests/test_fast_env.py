@@ -8,10 +8,12 @@ targets are actually reached and rewards, target switches and resets are all exe
 """
 import argparse
 import functools
+import gc
 import json
 import os
 import subprocess
 import sys
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -168,8 +170,13 @@ def compare(size: str, steps: int, episode_seconds: float, seed: int, task_kwarg
     result["reference_checks"] = _reference_checks(ref, fast)
     result["textures"] = {"reference": _composer(ref).physics.model.ntex, "fast": _composer(fast).physics.model.ntex}
     result["backend"] = os.environ.get("MUJOCO_GL")
-    # Free GL contexts now: at interpreter exit dm_control's OSMesa executor is already shut down.
-    ref.close(), fast.close()
+    # Dropping an env must free its physics and GL context at once, as the package's does: left to
+    # the cyclic GC, the free can run on OSMesa's render thread and deadlock there.
+    physics = {"reference": weakref.ref(_composer(ref)._physics), "fast": weakref.ref(_composer(fast)._physics)}
+    gc.disable()
+    del ref, fast
+    result["freed_without_gc"] = {name: weak() is None for name, weak in physics.items()}
+    gc.enable()
     return result
 
 
@@ -239,6 +246,7 @@ def test_bit_identical_to_package(results, index):
     # The comparison only means something if episodes ended and targets were actually reached.
     assert result["resets"] >= min_resets, result
     assert result["rewards"] >= min_rewards, result
+    assert all(result["freed_without_gc"].values()), result["freed_without_gc"]
     # ... and if the optimisations that could alter frames were actually in play.
     assert result["textures"]["fast"] < result["textures"]["reference"], result["textures"]
     if not JOBS[index][2].get("top_camera"):

@@ -134,7 +134,7 @@ def test_policy_reaches_waypoints_in_real_env():
 def test_killed_generation_resumes(tmp_path):
     out = str(tmp_path / "gen")
     command = [sys.executable, "-m", "probing.generate", f"--env={ENV}", "--episodes=3", f"--out={out}",
-               "--steps=400", "--seed=5"]
+               "--steps=200", "--seed=5"]
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                env=dict(os.environ, PYTHONPATH=REPO))
     deadline = time.time() + 150
@@ -154,17 +154,17 @@ def test_killed_generation_resumes(tmp_path):
     with open(os.path.join(out, "episode_000002.npz.tmp-999"), "wb") as file:
         file.write(b"half an episode")  # what a killed writer leaves
 
-    written = _generate(out, episodes=3, steps=400, seed=5)
+    written = _generate(out, episodes=3, steps=200, seed=5)
     assert sorted(written) == sorted(set(range(3)) - {int(os.path.basename(p)[8:14]) for p in done})
     assert sorted(os.listdir(out)) == ["episode_000000.npz", "episode_000001.npz", "episode_000002.npz", "generation.json"]
     assert open(done[0], "rb").read() == first_bytes, "existing episodes are skipped, not redone"
     # Same seed and index -> same trajectory, whichever process made it.
     again = str(tmp_path / "again")
-    _generate(again, episodes=1, steps=400, seed=5)
+    _generate(again, episodes=1, steps=200, seed=5)
     first, redone = load_episode(done[0]), load_episode(os.path.join(again, "episode_000000.npz"))
     assert all(np.array_equal(first[key], redone[key]) for key in PUBLISHED)
     with pytest.raises(SystemExit, match="made with"):
-        _generate(out, episodes=3, steps=400, seed=6)  # a different seed must not mix into this folder
+        _generate(out, episodes=3, steps=200, seed=6)  # a different seed must not mix into this folder
 
 
 # ---- loader --------------------------------------------------------------------------------------
