@@ -75,3 +75,18 @@ def test_interrupted_sweep_resumes_and_finished_runs_are_skipped(sweep):
 
     output = finish(launch(sweep, 24000))
     assert output.count("nothing to do") == 4, output[-3000:]
+
+
+def test_slurm_backend_writes_one_job_per_run(tmp_path):
+    workdir = tmp_path / "slurm"
+    workdir.mkdir()
+    command = [sys.executable, "-m", "sample_factory.launcher.run", "--run=launcher.memory_maze_sizes", "--backend=slurm",
+               f"--slurm_workdir={workdir}", "--slurm_print_only=True", "--slurm_sbatch_template=launcher/sbatch_template.sh",
+               "--slurm_timeout=48:00:00", f"--train_dir={tmp_path / 'runs'}", "--pause_between=0"]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    scripts = sorted(workdir.glob("sbatch_*.sh"))
+    assert len(scripts) == 20  # 5 seeds x 4 sizes
+    text = scripts[0].read_text()
+    assert "#SBATCH --time=48:00:00" in text and "source .venv/bin/activate" in text
+    assert re.search(r"^python -m sf_maze.train --train_for_env_steps=100000000 --env=memory_\d+x\d+ --seed=\d", text, re.M)
