@@ -31,8 +31,8 @@ SIZE_ARGS = {"9x9": ((9, 3), {}), "15x15": ((15, 6), dict(max_rooms=9, room_max_
 JOBS = [(size, backend, dict(global_observables=True), STEPS, EPISODE_SECONDS, (3, 3))
         for size in SIZE_ARGS for backend in BACKENDS]
 JOBS += [
-    ("9x9", "egl", dict(top_camera=True, camera_resolution=128, randomize_colors=True, image_only_obs=True), 200, 15.0, (2, 1)),
-    ("9x9", "osmesa", dict(global_observables=True, show_path=True, good_visibility=True, randomize_colors=True), 200, 15.0, (2, 1)),
+    ("9x9", "egl", dict(top_camera=True, camera_resolution=128, randomize_colors=True, image_only_obs=True), 150, 25.0, (1, 0)),
+    ("9x9", "osmesa", dict(global_observables=True, show_path=True, good_visibility=True, randomize_colors=True), 150, 25.0, (1, 1)),
 ]
 
 
