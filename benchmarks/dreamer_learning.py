@@ -49,7 +49,8 @@ def dreamer_seed(env, steps, seed, out_dir, extra, episodes, timeout):
     wall = run([sys.executable, "-m", "dreamer.train", f"--env={env}", "--preset=amaze", f"--logdir={logdir}",
                 f"--steps={steps}", f"--seed={seed}", "--log_every=1000", *extra], timeout)
     result = evaluate(logdir, env, episodes=episodes, seed=EVAL_SEED, greedy=False)
-    return result["returns"], wall
+    trained = torch.load(os.path.join(logdir, "checkpoint.pt"), map_location="cpu", weights_only=False)["env_steps"]
+    return result["returns"], wall, trained
 
 
 def sf_seed(env, steps, seed, out_dir, episodes, timeout):
@@ -65,7 +66,8 @@ def sf_seed(env, steps, seed, out_dir, episodes, timeout):
     agent = load_sf_checkpoint(paths[-1])
     result = evaluate(agent_policy(agent, greedy=False), env, num_episodes=episodes, seed=EVAL_SEED)
     # sf_maze's evaluate reports the mean only; per-seed means are what the table aggregates.
-    return [result["mean_return"]], wall
+    trained = int(os.path.basename(paths[-1]).split("_")[-1].split(".")[0])  # checkpoint_<version>_<env steps>.pth
+    return [result["mean_return"]], wall, trained
 
 
 def random_returns(env, episodes):
@@ -84,25 +86,28 @@ def learning_table(args, out_dir):
     torch.set_num_threads(1)  # evaluation here runs small models: one thread beats two contended ones
     extra = shlex.split(args.dreamer_args)
     rows = []
-    dreamer_means, dreamer_wall = [], []
+    dreamer_means, dreamer_wall, dreamer_steps = [], [], []
     for seed in args.seeds:
-        returns, wall = dreamer_seed(args.env, args.steps, seed, out_dir, extra, args.episodes, args.timeout)
+        returns, wall, trained = dreamer_seed(args.env, args.steps, seed, out_dir, extra, args.episodes, args.timeout)
         dreamer_means.append(float(np.mean(returns)))
         dreamer_wall.append(wall)
-    rows.append(("Dreamer (dreamer.train --preset=amaze " + " ".join(extra) + ")", dreamer_means, dreamer_wall, ""))
-    sf_means, sf_wall, note = [], [], ""
+        dreamer_steps.append(trained)
+    rows.append(("Dreamer (dreamer.train --preset=amaze " + " ".join(extra) + ")", dreamer_means, dreamer_wall,
+                 dreamer_steps, ""))
+    sf_means, sf_wall, sf_steps, note = [], [], [], ""
     if args.skip_sf:
         note = "skipped (--skip-sf)"
     else:
         try:
             for seed in args.seeds:
-                means, wall = sf_seed(args.env, args.steps, seed, out_dir, args.episodes, args.timeout)
+                means, wall, trained = sf_seed(args.env, args.steps, seed, out_dir, args.episodes, args.timeout)
                 sf_means += means
                 sf_wall.append(wall)
+                sf_steps.append(trained)
         except Exception as error:  # the SF path may not be ready: report, don't crash the benchmark
             note = f"n/a: {type(error).__name__}: {error}"
-            sf_means, sf_wall = [], []
-    rows.append(("Sample Factory APPO (sf_maze.train defaults)", sf_means, sf_wall, note))
+            sf_means, sf_wall, sf_steps = [], [], []
+    rows.append(("Sample Factory APPO (sf_maze.train defaults)", sf_means, sf_wall, sf_steps, note))
     try:
         floor = f"{random_returns(args.env, args.episodes):.3f}"
     except Exception as error:
@@ -110,12 +115,13 @@ def learning_table(args, out_dir):
 
     print(f"\n### {args.env}, {args.steps} env steps per seed, CPU, eval on {args.episodes} held-out mazes "
           f"(seeds {EVAL_SEED}..{EVAL_SEED + args.episodes - 1}, sampled actions)\n")
-    print("| agent | seeds | mean return (mean ± std over seeds) | train wall-clock s/seed | note |")
-    print("|---|---|---|---|---|")
-    for name, means, wall, row_note in rows:
+    print("| agent | seeds | env steps trained | mean return (mean ± std over seeds) | train wall-clock s/seed | note |")
+    print("|---|---|---|---|---|---|")
+    for name, means, wall, steps, row_note in rows:
         wall_text = f"{np.mean(wall):.0f}" if wall else "n/a"
-        print(f"| {name} | {len(means)} | {fmt(means)} | {wall_text} | {row_note} |")
-    print(f"| uniform random policy | - | {floor} | - | floor |")
+        steps_text = "/".join(str(s) for s in sorted(set(steps))) if steps else "n/a"
+        print(f"| {name} | {len(means)} | {steps_text} | {fmt(means)} | {wall_text} | {row_note} |")
+    print(f"| uniform random policy | - | - | {floor} | - | floor |")
 
 
 def grad_steps_table(args):
