@@ -32,8 +32,13 @@ train: setup
 test: setup
 	$(PY) -m pytest -q tests
 
+# Every table in the README's Benchmarks section (long: tens of minutes on a 2-core CPU).
 benchmarks: setup
-	$(PY) benchmarks/train_fps.py
+	$(PY) benchmarks/env_speed.py --backend egl
+	$(PY) benchmarks/amaze_speed.py
+	$(PY) benchmarks/train_fps.py --impl fast reference
+	$(PY) benchmarks/amaze_learning.py
+	$(PY) benchmarks/dreamer_learning.py
 
 clean-venv:
 	rm -rf $(VENV)
