@@ -10,7 +10,6 @@ import glob
 import logging
 import os
 import pickle
-import sys
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import gymnasium as gym
@@ -24,28 +23,10 @@ CHECKPOINT_PREFIX = {"latest": "checkpoint", "best": "best"}
 
 
 def parse_eval_cfg(argv: Optional[List[str]], add_args: Callable, defaults: Optional[dict] = None):
-    """The flags sf_maze.train takes (Sample Factory's, ours, AMaze's for amaze_* envs), Sample
-    Factory's evaluation flags, and a script's own (`add_args(parser)`)."""
-    from sample_factory.cfg.arguments import parse_full_cfg, parse_sf_args
+    """sf_maze.train's flags plus Sample Factory's evaluation flags and a script's own."""
+    from sf_maze.train import parse_args
 
-    from sf_maze.params import add_maze_args, maze_defaults
-
-    argv = list(sys.argv[1:] if argv is None else argv)
-    # Sample Factory marks --env required before it looks at --help; help should not need an env.
-    if {"-h", "--help"} & set(argv) and not any(arg.split("=")[0] == "--env" for arg in argv):
-        argv.append("--env=memory_9x9")
-    parser, partial_cfg = parse_sf_args(argv, evaluation=True)
-    add_maze_args(parser)
-    maze_defaults(parser)
-    if is_amaze(partial_cfg.env):
-        from sf_maze.amaze import add_amaze_args, amaze_defaults
-
-        add_amaze_args(parser)
-        amaze_defaults(parser)
-    add_args(parser)
-    if defaults:
-        parser.set_defaults(**defaults)
-    return parse_full_cfg(parser, argv)
+    return parse_args(argv, evaluation=True, add_args=add_args, defaults=defaults)
 
 
 def is_amaze(env_name: Optional[str]) -> bool:
@@ -173,7 +154,6 @@ class TrainedPolicy:
 
     def __init__(self, cfg, observation_space: gym.Space, action_space: gym.Space, checkpoint_path: str,
                  deterministic: bool = False):
-        import torch
         from sample_factory.model.actor_critic import create_actor_critic
 
         from sf_maze.train import register_components

@@ -5,7 +5,7 @@ command again resumes from the latest checkpoint.
 """
 import os
 import sys
-from typing import List, Optional
+from typing import Callable, List, Optional
 
 from sf_maze.checks import InputError, check_run_inputs, env_step_budget, reached_env_steps
 from sf_maze.params import add_maze_args, maze_defaults
@@ -32,7 +32,10 @@ def register_components() -> None:
     _REGISTERED = True
 
 
-def parse_args(argv: Optional[List[str]] = None, evaluation: bool = False):
+def parse_args(argv: Optional[List[str]] = None, evaluation: bool = False,
+               add_args: Optional[Callable] = None, defaults: Optional[dict] = None):
+    """Sample Factory's flags, ours (`maze_`), AMaze's for amaze_* envs, then a script's own
+    (`add_args(parser)`, `defaults`): enjoy and evaluate parse through here too."""
     from sample_factory.cfg.arguments import parse_full_cfg, parse_sf_args
 
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -47,6 +50,10 @@ def parse_args(argv: Optional[List[str]] = None, evaluation: bool = False):
 
         add_amaze_args(parser)
         amaze_defaults(parser)
+    if add_args is not None:
+        add_args(parser)
+    if defaults:
+        parser.set_defaults(**defaults)
     return parse_full_cfg(parser, argv)
 
 

@@ -55,18 +55,20 @@ def test_sweep_runs_every_seed_and_size_and_reports_them(sweep):
 
 
 def test_interrupted_sweep_resumes_and_finished_runs_are_skipped(sweep):
-    process = launch(sweep, 24000, start_new_session=True)
+    # A budget no run can reach before the kill, so the kill always leaves runs unfinished.
+    process = launch(sweep, 1_000_000, start_new_session=True)
     deadline = time.time() + 180
-    while time.time() < deadline and not any(run["status"] == "running" and run["budget"] == 24000
+    while time.time() < deadline and not any(run["status"] == "running" and run["budget"] == 1_000_000
                                              for run in report(sweep).values()):
-        time.sleep(1)
-    time.sleep(3)
+        time.sleep(0.5)
+    time.sleep(2)
     os.killpg(process.pid, signal.SIGKILL)  # the launcher and every run it started
     process.communicate()
     interrupted = [run for run in report(sweep).values() if run["status"] != "finished"]
     assert interrupted, "nothing was left unfinished by the kill"
     assert all(run["status"] in ("interrupted", "short of budget") for run in interrupted), interrupted
 
+    # Relaunched (with a budget of 24000 now), every run continues from its checkpoint.
     output = finish(launch(sweep, 24000))
     loaded = [int(x) for x in re.findall(r"Loaded experiment state at self.train_step=\d+, self.env_steps=(\d+)", output)]
     assert len(loaded) == 4 and min(loaded) >= 12000, loaded  # every run resumed from its checkpoint
