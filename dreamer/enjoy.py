@@ -47,8 +47,8 @@ def _fit(frame: np.ndarray) -> np.ndarray:
 def compose(spec: ObsSpec, real: Dict[str, np.ndarray], predicted: Dict[str, np.ndarray], imagined: bool,
             env_frame: Optional[np.ndarray]) -> np.ndarray:
     panels = []
-    if spec.kind == "grid" and env_frame is not None:
-        panels.append(_label(_fit(env_frame), "maze"))
+    if env_frame is not None:  # the top-down map, as sf_maze.enjoy shows it
+        panels.append(_label(_fit(env_frame), "map"))
     panels.append(_label(to_rgb(spec, real["image"], PANEL), "real"))
     color = (255, 160, 0) if imagined else (0, 220, 0)
     panels.append(_label(to_rgb(spec, predicted["image"], PANEL), "imagined" if imagined else "observed", color))
@@ -98,7 +98,8 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     if cfg.get("threads", 0) > 0:
         torch.set_num_threads(cfg["threads"])
-    env = make_env(env_name, render_mode="rgb_array")
+    # Memory Maze's "map" render is the top-down view with trail and targets; AMaze renders top-down anyway.
+    env = make_env(env_name, render_mode="map" if env_name.startswith("memory_") else "rgb_array")
     out = opts["out"] or os.path.join(opts["logdir"], "enjoy.mp4")
     torch.manual_seed(opts["seed"])
     returns, frames = [], 0
