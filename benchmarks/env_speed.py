@@ -1,4 +1,4 @@
-"""Memory Maze speed: the package env vs ours (envs/fast_memory_maze.py), side by side in one process.
+"""Memory Maze speed: the package env vs ours (envs/fast_memory_maze/), side by side in one process.
 
 Usage: python benchmarks/env_speed.py [--sizes 9x9 15x15] [--steps 300] [--backend egl] [--extra-obs]
 Prints a Markdown table. Both envs get the same seed and the same uniformly random actions and are

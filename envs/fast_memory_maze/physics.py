@@ -1,0 +1,168 @@
+"""Physics that compiles without unused textures, reuses render cameras and culls off-screen geoms."""
+import contextlib
+import logging
+import weakref
+import xml.etree.ElementTree as ET
+from typing import Dict
+
+import mujoco
+import numpy as np
+from dm_control import mjcf
+from dm_control.mujoco import engine
+from dm_control.rl import control
+
+log = logging.getLogger(__name__)
+
+
+def drop_unreferenced_textures(xml_string: str) -> str:
+    """The MJCF without <texture>s that no material uses; skyboxes (used without material) stay.
+
+    Texture ids change but each material keeps the same image, so rendered pixels are the same.
+    """
+    root = ET.fromstring(xml_string)
+    used = set()
+    for material in root.iter("material"):
+        used.add(material.get("texture"))
+        used.update(layer.get("texture") for layer in material.iter("layer"))
+    dropped = 0
+    for asset in root.iter("asset"):
+        for texture in asset.findall("texture"):
+            if texture.get("name") not in used and texture.get("type") != "skybox":
+                asset.remove(texture)
+                dropped += 1
+    if not dropped:
+        return xml_string
+    return ET.tostring(root, encoding="unicode")
+
+
+class FastPhysics(mjcf.Physics):
+    """mjcf.Physics that reuses its render cameras and steps without per-call Python overhead."""
+
+    @classmethod
+    def from_mjcf_model_without_unused_textures(cls, mjcf_model) -> "FastPhysics":
+        xml = drop_unreferenced_textures(mjcf_model.to_xml_string())
+        return cls.from_xml_string(xml_string=xml, assets=mjcf_model.get_assets())
+
+    def _reload_from_data(self, data):
+        self._free_cameras()
+        super()._reload_from_data(data)
+        self._raw_model = self.model.ptr
+        self._raw_data = self.data.ptr
+        # The single-substep fast path below is dm_control's legacy step for non-RK4 integrators.
+        self._plain_integrator = self.model.opt.integrator != mujoco.mjtIntegrator.mjINT_RK4.value
+
+    def _free_cameras(self):
+        for camera in getattr(self, "_cameras", {}).values():
+            camera._scene.free()
+        self._cameras: Dict[tuple, engine.Camera] = {}
+
+    def free(self):
+        self._free_cameras()
+        super().free()
+
+    def step(self, nstep: int = 1) -> None:
+        if nstep != 1 or not self.legacy_step or not self._plain_integrator:
+            return super().step(nstep)
+        warnings_before = self._warnings.tolist()
+        mujoco.mj_step2(self._raw_model, self._raw_data)
+        mujoco.mj_step1(self._raw_model, self._raw_data)
+        if self._warnings.tolist() != warnings_before:
+            self._report_new_warnings(warnings_before)
+
+    def _report_new_warnings(self, warnings_before: list) -> None:
+        """Same outcome as engine.Physics.check_invalid_state: PhysicsError or a logged warning."""
+        new = self._warnings > np.asarray(warnings_before)
+        names = ", ".join(np.compress(new, list(mujoco.mjtWarning.__members__)))
+        message = engine._INVALID_PHYSICS_STATE.format(warning_names=names)
+        if self._warnings_cause_exception:
+            raise control.PhysicsError(message)
+        log.warning(message)
+
+    def render(self, height=240, width=320, camera_id=-1, overlays=(), depth=False, segmentation=False,
+               scene_option=None, render_flag_overrides=None, scene_callback=None):
+        """Like mujoco.Physics.render; returns a new (height, width, 3) uint8 array for RGB frames."""
+        if overlays or depth or segmentation or scene_callback is not None:
+            return super().render(height, width, camera_id, overlays, depth, segmentation, scene_option,
+                                  render_flag_overrides, scene_callback)
+        key = (height, width, camera_id)
+        camera = self._cameras.get(key)
+        if camera is None:
+            # Weak: a camera holding its physics would make a reference cycle, and the cyclic GC may
+            # then free the GL context on the OSMesa render thread, which deadlocks waiting on itself.
+            physics = weakref.proxy(self)
+            camera = self._cameras[key] = engine.Camera(physics=physics, height=height, width=width, camera_id=camera_id)
+            camera.culler = FrustumCuller(physics, camera)
+        with camera.culler.hide_invisible_geoms(scene_option or camera.option):
+            pixels = camera.render(scene_option=scene_option, render_flag_overrides=render_flag_overrides)
+        # The camera reuses its pixel buffer, so the frame is copied out (12 KiB at 64x64).
+        return pixels.copy()
+
+
+class FrustumCuller:
+    """Leaves geoms that lie entirely outside a fixed camera's view out of its scene.
+
+    The software rasteriser (llvmpipe under EGL and OSMesa) pays ~15 us per drawn geom, and the
+    maze has ~190 visible ones of which the camera sees a fraction. A geom whose bounding sphere is
+    outside the view frustum produces no fragment, so dropping it (keeping the others in order)
+    leaves every pixel as is. Transparent geoms are always kept, since their draw order is sorted.
+    Geoms are hidden by moving them, only while the scene is built, to a geom group that the scene
+    option disables; nothing else reads geom groups during that call.
+    """
+
+    # Grow bounding spheres and the field of view a little, so that rounding can never cull a geom
+    # that touches the image: the test is then conservative.
+    _RADIUS_SCALE, _RADIUS_PAD, _FOV_SCALE = 1.05, 0.05, 1.05
+
+    def __init__(self, physics: "FastPhysics", camera: engine.Camera):
+        model = physics.model
+        self._physics = physics
+        self._camera_id = camera._render_camera.fixedcamid
+        # Only a plain perspective camera has the pyramid frustum below, and only without shadows or
+        # reflections do geoms outside it stay out of the image.
+        self._enabled = (camera._render_camera.type == mujoco.mjtCamera.mjCAMERA_FIXED
+                         and model.cam_projection[self._camera_id] == mujoco.mjtProjection.mjPROJ_PERSPECTIVE
+                         and not np.any(model.cam_sensorsize[self._camera_id])
+                         and not np.any(model.light_castshadow)
+                         and not np.any(model.mat_reflectance > 0))
+        if not self._enabled:
+            return
+        tan_y = np.tan(np.deg2rad(model.cam_fovy[self._camera_id]) / 2) * self._FOV_SCALE
+        tan_x = tan_y * camera.width / camera.height
+        # Inward unit normals of the four side planes, in camera coordinates (camera looks along -z).
+        self._normals = np.array([[1, 0, -tan_x], [-1, 0, -tan_x], [0, 1, -tan_y], [0, -1, -tan_y]], dtype=np.float64)
+        self._normals /= np.linalg.norm(self._normals, axis=1, keepdims=True)
+        radius = model.geom_rbound.copy()
+        planes = model.geom_type == mujoco.mjtGeom.mjGEOM_PLANE
+        radius[planes] = np.linalg.norm(model.geom_size[planes, :2], axis=1)
+        infinite = planes & np.any(model.geom_size[:, :2] <= 0, axis=1)
+        radius[infinite | (radius <= 0)] = np.inf  # unbounded: never culled
+        self._radius = radius * self._RADIUS_SCALE + self._RADIUS_PAD
+        self._group = model.geom_group  # live view into the model
+        self._matid = model.geom_matid
+        self._geom_alpha = model.geom_rgba[:, 3]
+        self._mat_alpha = model.mat_rgba[:, 3]  # live view: targets change their alpha
+        self._has_material = self._matid >= 0
+
+    @contextlib.contextmanager
+    def hide_invisible_geoms(self, scene_option):
+        hidden_group = next((g for g, on in enumerate(scene_option.geomgroup) if not on), None)
+        if not self._enabled or hidden_group is None:
+            yield
+            return
+        original = self._group.copy()
+        self._group[self._outside_view()] = hidden_group
+        try:
+            yield
+        finally:
+            self._group[:] = original
+
+    def _outside_view(self) -> np.ndarray:
+        """(ngeom,) bool: opaque geoms whose bounding sphere is entirely outside the frustum."""
+        data = self._physics._raw_data
+        offset = data.geom_xpos - data.cam_xpos[self._camera_id]
+        local = offset @ data.cam_xmat[self._camera_id].reshape(3, 3)  # world -> camera frame
+        # Signed distance to each side plane (>0 inside) and to the camera plane (>0 in front).
+        side = local @ self._normals.T
+        outside = (side.min(axis=1) < -self._radius) | (-local[:, 2] < -self._radius)
+        alpha = np.where(self._has_material, self._mat_alpha[self._matid], self._geom_alpha)
+        return outside & (alpha >= 1) & (self._geom_alpha >= 1)
