@@ -22,9 +22,13 @@ class RecurrentAgent(nn.Module):
         self.encoder, self.core, self.heads = encoder, core, heads
         self.out_size: int = core.out_size if core is not None else encoder.out_size
 
-    def forward(self, frames: torch.Tensor, state: Optional[State] = None,
+    def encode(self, frames: torch.Tensor) -> torch.Tensor:
+        """(T, B, H, W, 3) uint8 -> (T, B, encoder.out_size); subclasses take other observations."""
+        return self.encoder(preprocess_frames(frames))
+
+    def forward(self, frames, state: Optional[State] = None,
                 first: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, Optional[State]]:
-        embedded = self.encoder(preprocess_frames(frames))
+        embedded = self.encode(frames)
         if self.core is not None:
             features, state = self.core(embedded, state, first)
         else:

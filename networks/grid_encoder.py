@@ -1,11 +1,10 @@
 """Encoder for MiniGrid-encoded egocentric views (AMaze), and the whole agent around it."""
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional
 
 import torch
 from torch import nn
 
 from networks.agent import RecurrentAgent
-from networks.core import State
 
 # Sizes of the MiniGrid (object, colour, state) vocabularies: objects 0..10 (agent = 10), colours
 # 0..5, door states 0..2. Each channel gets its own rows of one embedding table.
@@ -67,12 +66,5 @@ class GridAgent(RecurrentAgent):
     -> (logits (T, B, A), values (T, B), features (T, B, F), new state).
     """
 
-    def forward(self, obs: Dict[str, torch.Tensor], state: Optional[State] = None,
-                first: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, Optional[State]]:
-        embedded = self.encoder(obs["image"], obs["agent_dir"], obs.get("agent_pos"))
-        if self.core is not None:
-            features, state = self.core(embedded, state, first)
-        else:
-            features = embedded
-        logits, values = self.heads(features)
-        return logits, values, features, state
+    def encode(self, obs: Dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.encoder(obs["image"], obs["agent_dir"], obs.get("agent_pos"))
