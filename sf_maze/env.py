@@ -11,14 +11,15 @@ from envs import make_env
 log = logging.getLogger(__name__)
 
 
-def mix_seed(run_seed: Optional[int], env_index: int) -> int:
-    """One env seed from the run's --seed and the env's global index.
+def mix_seed(run_seed: Optional[int], env_index: int) -> Optional[int]:
+    """One env seed from the run's --seed and the env's global index; None without a run seed.
 
     Sample Factory resets env i with seed=i alone, so every run of a seed sweep would replay the same
-    mazes; mixing the run seed in gives each (run, env) pair its own maze sequence.
+    mazes; mixing the run seed in gives each (run, env) pair its own maze sequence. Without --seed
+    the env draws fresh OS entropy instead of falling back to the bare index.
     """
     if run_seed is None:
-        return int(np.random.SeedSequence(env_index).entropy % 2**31)  # fresh entropy each run
+        return None
     return int(np.random.SeedSequence([int(run_seed), int(env_index)]).generate_state(1)[0] % 2**31)
 
 
@@ -44,7 +45,7 @@ class SampleFactoryObservation(gym.Wrapper):
 
     def reset(self, *, seed: Optional[int] = None, options: Optional[dict] = None):
         if seed is not None:
-            seed = mix_seed(self.run_seed, seed)
+            seed = mix_seed(self.run_seed, seed)  # None without --seed: a fresh maze sequence
         obs, info = self.env.reset(seed=seed, options=options)
         return self._image(obs), info
 

@@ -59,6 +59,8 @@ def test_run_seed_changes_mazes():
     assert mix_seed(1, 0) != mix_seed(2, 0)
     assert mix_seed(1, 0) != mix_seed(1, 1)
     assert mix_seed(1, 3) == mix_seed(1, 3)
+    # without --seed, no env may fall back to its bare index (the same mazes in every run)
+    assert mix_seed(None, 0) is None and mix_seed(None, 5) is None
     # Sample Factory resets env 0 with seed=0 in every run: the wrapper must turn that into distinct mazes.
     from types import SimpleNamespace
 
