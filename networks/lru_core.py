@@ -1,0 +1,120 @@
+"""Linear Recurrent Unit core (Orvieto et al. 2023, "Resurrecting Recurrent Neural Networks"): a complex
+diagonal linear recurrence, run as a parallel scan over a sequence and step by step in rollouts."""
+import math
+from typing import Optional, Tuple
+
+import torch
+from torch import nn
+
+
+def linear_scan(decay: torch.Tensor, inputs: torch.Tensor, initial: torch.Tensor) -> torch.Tensor:
+    """All states of h_t = decay_t * h_{t-1} + inputs_t, h_{-1} = initial, in log2(T) parallel steps.
+
+    decay, inputs: (T, B, N) (complex or real); initial: (B, N). Returns h: (T, B, N).
+    Hillis-Steele scan of the associative map (a1, b1) then (a2, b2) = (a1 a2, a2 b1 + b2); with T == 1 it
+    is exactly one step of the recurrence, so a rollout step and a training sequence share the same code.
+    """
+    T = inputs.shape[0]
+    b = torch.cat([(decay[0] * initial + inputs[0]).unsqueeze(0), inputs[1:]])
+    a, d = decay, 1
+    while d < T:
+        b = torch.cat([b[:d], a[d:] * b[:-d] + b[d:]])
+        a = torch.cat([a[:d], a[d:] * a[:-d]])
+        d *= 2
+    return b
+
+
+class LRU(nn.Module):
+    """x_t = lambda * x_{t-1} + gamma * (B u_t), y_t = Re(C x_t) + D * u_t, lambda complex diagonal.
+
+    lambda = exp(-exp(nu_log) + i exp(theta_log)) keeps |lambda| < 1 (stable) under any update;
+    gamma = sqrt(1 - |lambda|^2) normalises each mode's input so slow modes do not blow up.
+    forward(u (T, B, H), x0 (B, N) complex, keep (T, B) 0/1: 0 zeroes the state before that step)
+    -> (y (T, B, H), states (T, B, N) complex).
+    """
+
+    def __init__(self, d_model: int, state_size: int, r_min: float = 0.5, r_max: float = 0.999,
+                 max_phase: float = math.pi / 10):
+        super().__init__()
+        self.state_size = state_size
+        radius = torch.sqrt(torch.rand(state_size) * (r_max ** 2 - r_min ** 2) + r_min ** 2)  # uniform on the ring
+        phase = torch.rand(state_size) * max_phase
+        self.nu_log = nn.Parameter(torch.log(-torch.log(radius)))
+        self.theta_log = nn.Parameter(torch.log(phase.clamp(min=1e-4)))
+        self.gamma_log = nn.Parameter(0.5 * torch.log(1 - radius ** 2))
+        self.b_real = nn.Parameter(torch.randn(state_size, d_model) / math.sqrt(2 * d_model))
+        self.b_imag = nn.Parameter(torch.randn(state_size, d_model) / math.sqrt(2 * d_model))
+        self.c_real = nn.Parameter(torch.randn(d_model, state_size) / math.sqrt(state_size))
+        self.c_imag = nn.Parameter(torch.randn(d_model, state_size) / math.sqrt(state_size))
+        self.d = nn.Parameter(torch.randn(d_model))
+
+    def decay(self) -> torch.Tensor:
+        return torch.exp(torch.complex(-torch.exp(self.nu_log), torch.exp(self.theta_log)))
+
+    def forward(self, u: torch.Tensor, x0: torch.Tensor, keep: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        b = torch.complex(self.b_real, self.b_imag) * torch.exp(self.gamma_log).unsqueeze(-1)
+        driven = torch.complex(u, torch.zeros_like(u)) @ b.transpose(0, 1)  # (T, B, N)
+        decay = self.decay() * keep.unsqueeze(-1).to(driven.dtype)
+        states = linear_scan(decay, driven, x0)
+        c = torch.complex(self.c_real, self.c_imag)
+        y = (states @ c.transpose(0, 1)).real + self.d * u
+        return y, states
+
+
+class LRUBlock(nn.Module):
+    """Pre-norm residual block: x + GLU(GELU(LRU(LayerNorm(x)))), as in the LRU paper's deep model."""
+
+    def __init__(self, d_model: int, state_size: int):
+        super().__init__()
+        self.norm = nn.LayerNorm(d_model)
+        self.lru = LRU(d_model, state_size)
+        self.glu = nn.Linear(d_model, 2 * d_model)
+
+    def forward(self, x, x0, keep):
+        y, states = self.lru(self.norm(x), x0, keep)
+        return x + nn.functional.glu(self.glu(nn.functional.gelu(y)), dim=-1), states
+
+
+class LRUCore(nn.Module):
+    """input projection -> `num_layers` LRU blocks -> LayerNorm.
+
+    forward(inputs (T, B, input_size), state (L, B, N) complex64 or None, first (T, B) bool or None)
+    -> (outputs (T, B, d_model), new state (L, B, N)). Each layer's state is zeroed before a step where
+    `first`. Flat form for Sample Factory: (B, state_size) float32 with state_size = 2 L N (real, imag).
+    """
+
+    def __init__(self, input_size: int, d_model: int = 256, state_size: int = 256, num_layers: int = 2):
+        super().__init__()
+        self.input_size, self.d_model, self.num_layers, self.lru_state_size = input_size, d_model, num_layers, state_size
+        self.input_projection = nn.Linear(input_size, d_model)
+        self.layers = nn.ModuleList(LRUBlock(d_model, state_size) for _ in range(num_layers))
+        self.out_norm = nn.LayerNorm(d_model)
+        self.out_size: int = d_model
+        self.state_size: int = 2 * num_layers * state_size
+
+    def initial_state(self, batch_size: int) -> torch.Tensor:
+        return torch.zeros(self.num_layers, batch_size, self.lru_state_size, dtype=torch.complex64,
+                           device=self.input_projection.weight.device)
+
+    def flatten_state(self, state: torch.Tensor) -> torch.Tensor:
+        L, B, N = state.shape
+        return torch.view_as_real(state).permute(1, 0, 2, 3).reshape(B, 2 * L * N)
+
+    def unflatten_state(self, flat: torch.Tensor) -> torch.Tensor:
+        B = flat.shape[0]
+        assert flat.shape == (B, self.state_size), (flat.shape, (B, self.state_size))
+        pairs = flat.reshape(B, self.num_layers, self.lru_state_size, 2).permute(1, 0, 2, 3).contiguous()
+        return torch.view_as_complex(pairs)
+
+    def forward(self, inputs: torch.Tensor, state: Optional[torch.Tensor] = None,
+                first: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, torch.Tensor]:
+        T, B = inputs.shape[:2]
+        assert inputs.shape == (T, B, self.input_size), (inputs.shape, (T, B, self.input_size))
+        state = state if state is not None else self.initial_state(B)
+        keep = torch.ones(T, B, device=inputs.device) if first is None else (~first.bool()).float()
+        x = self.input_projection(inputs)
+        new_state = []
+        for layer, x0 in zip(self.layers, state):
+            x, states = layer(x, x0, keep)
+            new_state.append(states[-1])
+        return self.out_norm(x), torch.stack(new_state)
