@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from networks.agent import RecurrentAgent
-from networks.core import LSTMCore
+from networks.core_loading import core_from_state_dict
 from networks.encoder import ConvEncoder
 from networks.grid_encoder import GridAgent, GridEncoder
 from networks.heads import PolicyValueHeads
@@ -83,11 +83,7 @@ def agent_from_state_dict(state: Dict[str, torch.Tensor]) -> RecurrentAgent:
                          f"'{PREFIXES['encoder']}cell_embedding.weight' among its weights")
 
     core_state = _sub_state(state, PREFIXES["core"])
-    core = None
-    if core_state:
-        hidden4, input_size = core_state["lstm.weight_ih_l0"].shape
-        core = LSTMCore(input_size=input_size, hidden_size=hidden4 // 4)
-        core.load_state_dict(core_state)
+    core = core_from_state_dict(core_state) if core_state else None  # lstm, gru, gtrxl or lru
 
     heads_state = _sub_state(state, PREFIXES["heads"])
     num_actions, head_in = heads_state["policy.weight"].shape

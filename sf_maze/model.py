@@ -10,6 +10,7 @@ from sample_factory.model.core import ModelCore
 from sample_factory.model.encoder import Encoder
 
 from networks import ConvEncoder, LSTMCore, PolicyValueHeads
+from sf_maze.cores import MazeMemoryCore, uses_maze_core
 from sf_maze.patches import apply_sf_patches
 
 
@@ -76,6 +77,8 @@ def make_core(cfg, core_input_size: int) -> ModelCore:
         from sample_factory.model.core import ModelCoreIdentity
 
         return ModelCoreIdentity(cfg, core_input_size)
+    if uses_maze_core(cfg):  # --maze_core=gru|gtrxl|lru
+        return MazeMemoryCore(cfg, core_input_size)
     if cfg.rnn_type != "lstm" or cfg.rnn_num_layers != 1:
         raise ValueError(f"sf_maze's core is a 1-layer LSTM; got --rnn_type={cfg.rnn_type} --rnn_num_layers={cfg.rnn_num_layers}")
     return MazeLSTMCore(cfg, core_input_size)

@@ -10,6 +10,9 @@ def add_maze_args(parser) -> None:
                    help="Use the unmodified memory-maze package code instead of our bit-identical fast env")
     p.add_argument("--maze_cnn_depth", default=32, type=int, help="Channels of the first conv layer (x1, x2, x4, x8)")
     p.add_argument("--maze_cnn_out_size", default=256, type=int, help="Size of the encoder's output projection")
+    from sf_maze.cores import add_core_args
+
+    add_core_args(p)
 
 
 def maze_defaults(parser) -> None:

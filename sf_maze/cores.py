@@ -1,0 +1,106 @@
+"""`--maze_core=lstm|gru|gtrxl|lru`: the agent's memory core, and the adapter that lets Sample Factory
+drive the non-LSTM cores of `networks/`.
+
+Sample Factory carries each env's recurrent state as one float32 (B, N) row and sizes every buffer
+with `get_rnn_size(cfg)`, which only knows its own GRU/LSTM. `patch_rnn_size()` teaches it our cores'
+sizes; it runs when this module is imported, which happens in every Sample Factory process: the model
+factory that spawned workers unpickle refers to `sf_maze.model`, which imports this module.
+"""
+import sys
+
+import torch
+from sample_factory.model.core import ModelCore
+from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
+
+from networks.core_loading import CORE_NAMES, build_core
+
+_FLAG_HELP = "Memory core: lstm (the paper's IMPALA LSTM), gru, gtrxl (gated transformer-XL), lru (linear recurrent unit)"
+
+
+def add_core_args(parser) -> None:
+    p = parser
+    p.add_argument("--maze_core", default="lstm", choices=CORE_NAMES, help=_FLAG_HELP + "; width: --rnn_size")
+    p.add_argument("--maze_gtrxl_memory", default=64, type=int,
+                   help="GTrXL: past steps M each step attends to (carried in the recurrent state)")
+    p.add_argument("--maze_gtrxl_layers", default=2, type=int, help="GTrXL: transformer layers")
+    p.add_argument("--maze_gtrxl_heads", default=4, type=int, help="GTrXL: attention heads (must divide --rnn_size)")
+    p.add_argument("--maze_lru_state", default=256, type=int, help="LRU: complex state units per layer")
+    p.add_argument("--maze_lru_layers", default=2, type=int, help="LRU: stacked LRU blocks")
+
+
+def core_kwargs(cfg) -> dict:
+    """build_core's keyword arguments from a run's cfg (configs older than --maze_core mean the LSTM)."""
+    return dict(hidden_size=cfg.rnn_size, gtrxl_memory=getattr(cfg, "maze_gtrxl_memory", 64),
+                gtrxl_layers=getattr(cfg, "maze_gtrxl_layers", 2), gtrxl_heads=getattr(cfg, "maze_gtrxl_heads", 4),
+                lru_state=getattr(cfg, "maze_lru_state", 256), lru_layers=getattr(cfg, "maze_lru_layers", 2))
+
+
+def core_state_size(cfg) -> int:
+    """Floats per env in the flat recurrent state of a non-LSTM core (MazeMemoryCore checks the core agrees)."""
+    name, k = cfg.maze_core, core_kwargs(cfg)
+    if name == "gru":
+        return k["hidden_size"]
+    if name == "gtrxl":
+        return k["gtrxl_memory"] * (1 + k["gtrxl_layers"] * k["hidden_size"])
+    if name == "lru":
+        return 2 * k["lru_layers"] * k["lru_state"]
+    raise ValueError(f"core_state_size is for gru, gtrxl, lru; got {name!r}")
+
+
+def uses_maze_core(cfg) -> bool:
+    """True when the run's memory is one of our non-LSTM cores (the LSTM keeps Sample Factory's sizes)."""
+    return bool(cfg.use_rnn) and getattr(cfg, "maze_core", "lstm") != "lstm"
+
+
+class MazeMemoryCore(ModelCore):
+    """A GRU/GTrXL/LRU core of `networks` driven the way Sample Factory drives RNN cores.
+
+    Rollouts pass one step per env, head_output (B, D) and rnn_states (B, N): the core runs that step
+    from the unflattened state. Learning passes a PackedSequence cut at episode and rollout boundaries
+    with the states of each piece's first step (already zeroed at episode starts): the pieces are padded
+    to (T, N, D), run as one batch, and put back in packed order. Padding sits after each piece's end and
+    every core is causal, so it changes no output; the returned state of a padded piece is not its true
+    final state, which the learner does not use.
+    """
+
+    def __init__(self, cfg, input_size: int):
+        super().__init__(cfg)
+        self.net = build_core(cfg.maze_core, input_size, **core_kwargs(cfg))
+        if self.net.state_size != core_state_size(cfg):
+            raise AssertionError(f"{cfg.maze_core}: core state {self.net.state_size} != buffer size {core_state_size(cfg)}")
+        self.core_output_size = self.net.out_size
+
+    def forward(self, head_output, rnn_states):
+        if torch.is_tensor(head_output):
+            out, state = self.net(head_output.unsqueeze(0), self.net.unflatten_state(rnn_states))
+            return out.squeeze(0), self.net.flatten_state(state)
+        padded, _ = pad_packed_sequence(head_output)  # (T, N, D), N in rnn_states' order
+        out, state = self.net(padded, self.net.unflatten_state(rnn_states))
+        order = head_output.sorted_indices
+        if order is None:
+            order = torch.arange(padded.shape[1], device=padded.device)
+        # Packed layout: step t holds the pieces order[:batch_sizes[t]], longest first.
+        data = torch.cat([out[t, order[:size]] for t, size in enumerate(head_output.batch_sizes.tolist())])
+        packed = PackedSequence(data, head_output.batch_sizes, head_output.sorted_indices, head_output.unsorted_indices)
+        return packed, self.net.flatten_state(state)
+
+
+def patch_rnn_size() -> None:
+    """Makes Sample Factory's get_rnn_size return our cores' flat state sizes (idempotent)."""
+    from sample_factory.model import model_utils
+
+    original = getattr(model_utils.get_rnn_size, "__wrapped_sf__", model_utils.get_rnn_size)
+
+    def get_rnn_size(cfg):
+        return core_state_size(cfg) if uses_maze_core(cfg) else original(cfg)
+
+    get_rnn_size.__wrapped_sf__ = original
+    # Modules that did `from ... import get_rnn_size` before this ran hold their own reference.
+    for module in list(sys.modules.values()):
+        if getattr(module, "__name__", "").startswith("sample_factory") and \
+                getattr(module, "get_rnn_size", None) in (original, model_utils.get_rnn_size):
+            module.get_rnn_size = get_rnn_size
+    model_utils.get_rnn_size = get_rnn_size
+
+
+patch_rnn_size()
