@@ -173,3 +173,19 @@ def test_probing_reads_every_cores_memory(core, tmp_path):
     assert features.shape == (len(frames), net.out_size)
     # the probe's chunked pass (state carried across chunks) sees what one pass over the episode sees
     np.testing.assert_allclose(features, expected[:, 0].numpy(), atol=1e-4)
+
+
+def test_memory_cores_sweep_has_every_core_and_seed_and_parses(tmp_path):
+    import shlex
+
+    from launcher.memory_cores import RUN_DESCRIPTION
+    from sf_maze.train import parse_args
+
+    runs = list(RUN_DESCRIPTION.generate_experiments(str(tmp_path), makedirs=False))
+    assert len(runs) == 2 * (4 + 1) * 3  # (4 cores + no memory) x 3 seeds on two envs
+    seen = set()
+    for command, name, _, _ in runs:
+        cfg = parse_args(shlex.split(command)[3:])  # drop "python -m sf_maze.train"
+        seen.add((cfg.env, cfg.maze_core if cfg.use_rnn else "none", cfg.seed))
+    assert len(seen) == len(runs)
+    assert {core for _, core, _ in seen} == {"lstm", "gru", "gtrxl", "lru", "none"}
