@@ -17,7 +17,12 @@ class GRUGate(nn.Module):
         self.from_y = nn.Linear(d_model, 3 * d_model, bias=False)  # W_r, W_z, W_g
         self.from_x = nn.Linear(d_model, 2 * d_model, bias=False)  # U_r, U_z
         self.candidate_x = nn.Linear(d_model, d_model, bias=False)  # U_g
+        self.initial_bias = gate_bias
         self.gate_bias = nn.Parameter(torch.full((d_model,), gate_bias))
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        self.gate_bias.fill_(self.initial_bias)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         wr, wz, wg = self.from_y(y).chunk(3, dim=-1)
@@ -46,6 +51,10 @@ class GTrXLLayer(nn.Module):
         self.ff_norm = nn.LayerNorm(d_model)
         self.ff = nn.Sequential(nn.Linear(d_model, ff_size), nn.ReLU(), nn.Linear(ff_size, d_model))
         self.ff_gate = GRUGate(d_model, gate_bias)
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        self.position_bias.zero_()
 
     def forward(self, x: torch.Tensor, memory: torch.Tensor, visible: torch.Tensor,
                 distance: torch.Tensor) -> torch.Tensor:

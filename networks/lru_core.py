@@ -36,17 +36,29 @@ class LRU(nn.Module):
     def __init__(self, d_model: int, state_size: int, r_min: float = 0.5, r_max: float = 0.999,
                  max_phase: float = math.pi / 10):
         super().__init__()
-        self.state_size = state_size
-        radius = torch.sqrt(torch.rand(state_size) * (r_max ** 2 - r_min ** 2) + r_min ** 2)  # uniform on the ring
-        phase = torch.rand(state_size) * max_phase
-        self.nu_log = nn.Parameter(torch.log(-torch.log(radius)))
-        self.theta_log = nn.Parameter(torch.log(phase.clamp(min=1e-4)))
-        self.gamma_log = nn.Parameter(0.5 * torch.log(1 - radius ** 2))
-        self.b_real = nn.Parameter(torch.randn(state_size, d_model) / math.sqrt(2 * d_model))
-        self.b_imag = nn.Parameter(torch.randn(state_size, d_model) / math.sqrt(2 * d_model))
-        self.c_real = nn.Parameter(torch.randn(d_model, state_size) / math.sqrt(state_size))
-        self.c_imag = nn.Parameter(torch.randn(d_model, state_size) / math.sqrt(state_size))
-        self.d = nn.Parameter(torch.randn(d_model))
+        self.d_model, self.state_size = d_model, state_size
+        self.r_min, self.r_max, self.max_phase = r_min, r_max, max_phase
+        self.nu_log = nn.Parameter(torch.empty(state_size))
+        self.theta_log = nn.Parameter(torch.empty(state_size))
+        self.gamma_log = nn.Parameter(torch.empty(state_size))
+        self.b_real = nn.Parameter(torch.empty(state_size, d_model))
+        self.b_imag = nn.Parameter(torch.empty(state_size, d_model))
+        self.c_real = nn.Parameter(torch.empty(d_model, state_size))
+        self.c_imag = nn.Parameter(torch.empty(d_model, state_size))
+        self.d = nn.Parameter(torch.empty(d_model))
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """The paper's init: eigenvalues uniform on the ring r_min <= |lambda| <= r_max, phases in [0, max_phase]."""
+        n, h = self.state_size, self.d_model
+        radius = torch.sqrt(torch.rand(n) * (self.r_max ** 2 - self.r_min ** 2) + self.r_min ** 2)
+        self.nu_log.copy_(torch.log(-torch.log(radius)))
+        self.theta_log.copy_(torch.log((torch.rand(n) * self.max_phase).clamp(min=1e-4)))
+        self.gamma_log.copy_(0.5 * torch.log(1 - radius ** 2))
+        for weight, fan_in in ((self.b_real, 2 * h), (self.b_imag, 2 * h), (self.c_real, n), (self.c_imag, n)):
+            weight.normal_().div_(math.sqrt(fan_in))
+        self.d.normal_()
 
     def decay(self) -> torch.Tensor:
         return torch.exp(torch.complex(-torch.exp(self.nu_log), torch.exp(self.theta_log)))
