@@ -1,7 +1,7 @@
 """Memory cores side by side: LSTM, GRU, GTrXL, LRU and no memory, same trainer, same budget.
 
 Usage: python benchmarks/memory_cores.py [--env amaze_ood_memory] [--env_steps 500000] [--seeds 0 1 2]
-           [--variants lstm gru gtrxl lru none] [--episodes 200] [--train_dir /tmp/memory_cores] [--extra ...]
+           [--variants lstm gru gtrxl lru none] [--episodes 200] [--train_dir /tmp/memory_cores] [--extra='--rnn_size=128 ...']
 
 Each (variant, seed) trains with the real CLI (`python -m sf_maze.train --maze_core=...`), then its
 final checkpoint plays the first episode of `--episodes` held-out mazes (sampled actions). Prints a
@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import re
+import shlex
 import subprocess
 import sys
 import time
@@ -53,7 +54,7 @@ def train(args, variant: str, seed: int) -> dict:
     experiment = f"{args.env}_{variant}_s{seed}_{args.env_steps}"
     command = [sys.executable, "-m", "sf_maze.train", f"--env={args.env}", f"--experiment={experiment}",
                f"--train_dir={args.train_dir}", f"--train_for_env_steps={args.env_steps}", f"--seed={seed}",
-               "--device=cpu", "--save_every_sec=600", *VARIANTS[variant], *args.extra]
+               "--device=cpu", "--save_every_sec=600", *VARIANTS[variant], *shlex.split(args.extra)]
     start = time.time()
     result = subprocess.run(command, cwd=REPO, env=dict(os.environ, OMP_NUM_THREADS="1"), capture_output=True,
                             text=True)
@@ -63,7 +64,7 @@ def train(args, variant: str, seed: int) -> dict:
     fps = re.findall(r"Collected \{0: \d+\}, FPS: ([\d.]+)", result.stdout + result.stderr)
     checkpoints = [p for p in latest_checkpoints(os.path.join(args.train_dir, experiment))
                    if not os.path.basename(p).startswith("best")]
-    log.info("%s seed %d: %d steps in %.0fs (%s frames/s)", variant, seed, args.env_steps, seconds, fps[-1:] or "?")
+    log.info("%s seed %d: %d steps in %.0fs (%s frames/s)", variant, seed, args.env_steps, seconds, fps[-1] if fps else "?")
     return {"checkpoint": checkpoints[-1], "fps": float(fps[-1]) if fps else args.env_steps / seconds,
             "train_seconds": seconds, "command": " ".join(command[1:])}
 
@@ -108,7 +109,8 @@ def main() -> None:
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--episodes", type=int, default=200, help="held-out mazes per run")
     parser.add_argument("--train_dir", default="/tmp/memory_cores")
-    parser.add_argument("--extra", nargs="*", default=[], help="more sf_maze.train flags for every run, e.g. --rnn_size=128")
+    parser.add_argument("--extra", default="", help="more sf_maze.train flags for every run, one string: "
+                                                    "--extra='--rnn_size=128 --maze_gtrxl_memory=32'")
     parser.add_argument("--table_only", action="store_true", help="print the table of the runs already finished")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
