@@ -96,15 +96,23 @@ def agent_from_state_dict(state: Dict[str, torch.Tensor]) -> RecurrentAgent:
     return agent_class(encoder, core, heads)
 
 
-def load_sf_checkpoint(path: str) -> RecurrentAgent:
-    """Loads `path` (a Sample Factory .pth of an sf_maze run) as a RecurrentAgent in eval mode."""
+def read_sf_checkpoint(path: str) -> dict:
+    """Any checkpoint Sample Factory writes, as a dict, loaded with weights_only=True (tensors, numbers
+    and numpy scalars only: nothing in the file can run code). ValueError names the file when it is
+    missing, truncated or not a Sample Factory checkpoint."""
     if not os.path.isfile(path):
         raise FileNotFoundError(f"No checkpoint file at {path}")
     try:
         with torch.serialization.safe_globals(_NUMPY_SCALAR_GLOBALS):
             checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # a truncated or foreign file: say which one, not a pickle trace
-        raise ValueError(f"Cannot read checkpoint {path}: {type(error).__name__}: {error}") from error
+        first_line = str(error).splitlines()[0] if str(error) else ""
+        raise ValueError(f"Checkpoint {path} cannot be loaded ({type(error).__name__}: {first_line})") from error
     if not isinstance(checkpoint, dict) or "model" not in checkpoint:
         raise ValueError(f"Checkpoint {path} has no 'model' entry: not a Sample Factory checkpoint")
-    return agent_from_state_dict(checkpoint["model"]).eval()
+    return checkpoint
+
+
+def load_sf_checkpoint(path: str) -> RecurrentAgent:
+    """Loads `path` (a Sample Factory .pth of an sf_maze run) as a RecurrentAgent in eval mode."""
+    return agent_from_state_dict(read_sf_checkpoint(path)["model"]).eval()

@@ -15,6 +15,7 @@ from sample_factory.model.encoder import Encoder
 
 from envs.amaze import make_amaze_batch
 from networks import GridEncoder
+from sf_maze.lifecycle import die_with_parent
 from sf_maze.params import _str2bool
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ def amaze_defaults(parser) -> None:
         # minimax's maze student: LSTM-256 over a small conv; BPTT over 32 steps.
         rnn_size=256,
         rollout=32,
-        recurrence=32,
+        recurrence=-1,  # = rollout (Sample Factory resolves it), so --rollout alone changes both
         # Each rollout (64 mazes x 32 steps = 2048 samples; sync mode needs an exact multiple) is
         # learnt as 4 minibatches of 512: 4 updates per sample instead of 1 reached ~0.8 return on
         # amaze_7x7 in 300k steps where one 2048 batch stalled near 0.3.
@@ -139,6 +140,7 @@ class AMazeSampleFactoryEnv(gym.Env):
 
 def make_amaze_sf_env(full_env_name: str, cfg=None, env_config=None, render_mode: Optional[str] = None):
     """Sample Factory env function (top-level, so spawned workers can unpickle it)."""
+    die_with_parent()  # runs inside each rollout worker
     num_mazes = int(getattr(cfg, "amaze_num_envs", 64))
     if cfg is not None and not cfg.batched_sampling:
         raise ValueError("AMaze is a vectorised multi-agent env: it needs --batched_sampling=True")
