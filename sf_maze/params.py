@@ -6,10 +6,11 @@ import psutil
 import torch
 
 # Memory of a rollout worker stepping fast Memory Maze envs, measured inside a real training run
-# (benchmarks/worker_memory.py, memory_9x9: USS of the worker, shared trajectory buffers excluded).
-ENV_GIB = 0.30  # one more env in a worker
-WORKER_GIB = 0.75  # a worker process with torch, MuJoCo and its buffers, before its envs
-LEARNER_GIB = 3.0  # main process, learner and inference worker together, CPU training
+# (benchmarks/worker_memory.py, memory_9x9, 1/2/4 envs: worker USS 1.03/1.51/2.81 GiB, i.e. 0.59 GiB
+# per env on top of 0.44; main + learner + inference 0.71 GiB on CPU), rounded up.
+ENV_GIB = 0.6  # one more env in a worker
+WORKER_GIB = 0.5  # a worker process with torch, MuJoCo and its buffers, before its envs
+LEARNER_GIB = 2.0  # main process, learner and inference worker together (room for CUDA's host memory)
 MEMORY_HEADROOM = 0.8  # leave a fifth of the free memory to the system and the page cache
 
 
