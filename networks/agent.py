@@ -33,6 +33,8 @@ class RecurrentAgent(nn.Module):
     batch a kernel sees (a conv or linear over T*B rows differs in the last bits from T calls over
     B rows), so forward runs T steps of B frames, never one encoder call over T*B frames. Same B as
     the rollout batch (B=1 for one env) gives Sample Factory's exact logits, values and state.
+    forward(..., exact=False) makes those single calls instead: ~3x faster for B=1 (feature
+    extraction over long episodes), different in the last float bits.
     """
 
     def __init__(self, encoder: ConvEncoder, core: Optional[LSTMCore], heads: PolicyValueHeads):
@@ -58,7 +60,14 @@ class RecurrentAgent(nn.Module):
         logits, values = self.heads(features)
         return logits, values, features, state
 
-    def forward(self, obs: Observation, state: Optional[State] = None, first: Optional[torch.Tensor] = None) -> Output:
+    def forward(self, obs: Observation, state: Optional[State] = None, first: Optional[torch.Tensor] = None,
+                exact: bool = True) -> Output:
+        if not exact:
+            features = self.encode(obs)
+            if self.core is not None:
+                features, state = self.core(features, state, first)
+            logits, values = self.heads(features)
+            return logits, values, features, state
         outputs = []
         for t in range(_time_steps(obs)):
             logits, values, features, state = self.step(_at_time(obs, t), state, None if first is None else first[t])

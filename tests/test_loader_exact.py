@@ -100,6 +100,11 @@ def test_checkpoint_reproduces_sample_factory_rollout_bit_for_bit(train_dir, env
     assert torch.equal(features, sf_states[..., :hidden])  # the LSTM output is its new h
     assert torch.equal(torch.cat([h, c], dim=1), sf_states[-1])
 
+    with torch.no_grad():  # the fast path: single calls over T*B rows, equal up to float rounding
+        fast_logits, fast_values, _, fast_state = agent(frames, None, first, exact=False)
+    assert torch.allclose(fast_logits, sf_logits, atol=1e-5) and torch.allclose(fast_values, sf_values, atol=1e-5)
+    assert torch.allclose(torch.cat(fast_state, dim=1), sf_states[-1], atol=1e-5)
+
     state = None  # step(): the same, one env step at a time, with the cell state checked at every step
     with torch.no_grad():
         for t in range(STEPS):
