@@ -33,7 +33,7 @@ class RecurrentAgent(nn.Module):
     batch a kernel sees (a conv or linear over T*B rows differs in the last bits from T calls over
     B rows), so forward runs T steps of B frames, never one encoder call over T*B frames. Same B as
     the rollout batch (B=1 for one env) gives Sample Factory's exact logits, values and state.
-    forward(..., exact=False) makes those single calls instead: ~3x faster for B=1 (feature
+    forward(..., exact=False) makes one encoder call over all T*B frames instead: ~3x faster for B=1 (feature
     extraction over long episodes), different in the last float bits.
     """
 
