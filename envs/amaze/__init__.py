@@ -18,7 +18,17 @@ from .config import AMazeConfig
 from .core import AMazeBatch
 from .env import AMazeEnv
 from .layouts import Layouts
-from .registry import list_amaze_envs, make_amaze, make_amaze_batch, resolve
+from .metrics import level_metrics, shortest_path_length
+from .mutators import flip_wall, move_goal, mutate
+from .registry import (
+    list_amaze_envs, make_amaze, make_amaze_batch, make_amaze_teacher_batch, make_student_batch, resolve,
+    resolve_teacher,
+)
+from .teacher import AMazeTeacherBatch
+from .teacher_config import TeacherConfig
+from .teacher_env import AMazeTeacherEnv
 
-__all__ = ["AMazeBatch", "AMazeConfig", "AMazeEnv", "Layouts", "list_amaze_envs", "make_amaze", "make_amaze_batch",
-           "resolve"]
+__all__ = ["AMazeBatch", "AMazeConfig", "AMazeEnv", "AMazeTeacherBatch", "AMazeTeacherEnv", "Layouts", "TeacherConfig",
+           "flip_wall", "level_metrics", "list_amaze_envs", "make_amaze", "make_amaze_batch",
+           "make_amaze_teacher_batch", "make_student_batch", "move_goal", "mutate", "resolve", "resolve_teacher",
+           "shortest_path_length"]
