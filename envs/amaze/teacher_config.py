@@ -41,11 +41,12 @@ class TeacherConfig:
             raise ValueError("first_wall_pos_sets_budget=True needs fixed_n_wall_steps=False (as in minimax)")
         if self.noise_dim < 0:
             raise ValueError(f"noise_dim must be >= 0, got {self.noise_dim}")
-        # A collision redraws among unused cells: N walls + goal + agent (+ cell 0, see budget_mode)
-        # must leave one.
-        if self.n_walls < 0 or self.n_walls + 3 > self.cells:
-            raise ValueError(f"n_walls={self.n_walls} must be in [0, {self.cells - 3}] for a {self.height}x{self.width} "
-                             f"maze")
+        # A collision redraws among unused cells, so one must be left after N walls and the goal
+        # (and cell 0, which the budget schedule counts as used: AMazeTeacherBatch.used_cells).
+        most = self.cells - 2 - int(self.budget_mode)
+        if not 0 <= self.n_walls <= most:
+            raise ValueError(f"n_walls={self.n_walls} must be in [0, {most}] for a {self.height}x{self.width} maze "
+                             f"under this schedule")
 
     @property
     def cells(self) -> int:
