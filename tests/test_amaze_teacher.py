@@ -391,3 +391,30 @@ def test_mutate_draws_no_op_flip_or_move_uniformly():
     out = mutate(KNOWN, np.random.default_rng(0), n=20)
     assert out.grid[0, 0, 0] == EMPTY and (out.grid == GOAL).sum() == 1
     assert summary(mutate(KNOWN, np.random.default_rng(0), n=0)) == summary(KNOWN)
+
+
+# ---- minimax's student setting (normalize_obs) through the Sample Factory adapter ------------------
+def test_sample_factory_adapter_trains_on_normalized_views():
+    import torch
+    from sample_factory.utils.attr_dict import AttrDict
+
+    from sf_maze.amaze import AMazeEncoder, make_amaze_sf_env
+
+    def build(normalize):
+        cfg = AttrDict(amaze_num_envs=8, batched_sampling=True, num_envs_per_worker=1, worker_num_splits=1,
+                       serial_mode=False, seed=3, amaze_normalize_obs=normalize, obs_scale=1.0,
+                       obs_subtract_mean=0.0, normalize_input=False, amaze_encoder_out_size=32)
+        env = make_amaze_sf_env("amaze_7x7", cfg)
+        return env, AMazeEncoder(cfg, env.observation_space)
+
+    (raw_env, raw_encoder), (norm_env, norm_encoder) = build(False), build(True)
+    assert norm_env.observation_space["obs"].dtype == np.float32 and norm_encoder.code_scale == 10.0
+    norm_encoder.load_state_dict(raw_encoder.state_dict())
+    raw_obs, _ = raw_env.reset()
+    norm_obs, _ = norm_env.reset()
+    for _ in range(3):  # same mazes, same views: the encoders must agree exactly
+        to_torch = lambda obs: {k: torch.as_tensor(v).float() for k, v in obs.items()}  # noqa: E731
+        torch.testing.assert_close(norm_encoder(to_torch(norm_obs)), raw_encoder(to_torch(raw_obs)))
+        actions = np.full(8, 2)
+        raw_obs, *_ = raw_env.step(actions)
+        norm_obs, *_ = norm_env.step(actions)
