@@ -21,7 +21,7 @@ from envs.amaze import (
 )
 from envs.amaze.constants import EMPTY, GOAL, WALL
 from envs.amaze.mutators import flip_wall_at, move_goal_to
-from envs.amaze.teacher import decode
+from envs.amaze.teacher import decode, image_of_design, used_cells_of_record
 
 FIXED, BUDGET, FIRST = "fixed", "budget", "first"
 SCHEDULES = {FIXED: dict(fixed_n_wall_steps=True), BUDGET: {}, FIRST: dict(first_wall_pos_sets_budget=True)}
@@ -166,6 +166,23 @@ def test_collision_redraw_is_uniform_over_unused_cells():
     batch.step(np.full(800, 4))  # collides: redrawn among the 8 other cells
     counts = np.bincount(batch.encoding[:, 1], minlength=9)
     assert counts[4] == 0 and counts.min() == 0 and np.sort(counts)[1] > 60
+
+
+@pytest.mark.parametrize("schedule", sorted(SCHEDULES))
+@pytest.mark.parametrize("replace", [False, True])
+@pytest.mark.parametrize("set_dir", [False, True])
+def test_step_by_step_state_matches_the_record(schedule, replace, set_dir):
+    # The batch keeps used cells and the image up to date incrementally; they must equal what
+    # minimax derives from the whole action record at every step (small grid: many collisions).
+    cfg = teacher(schedule, 4, replace, set_dir, size=4)
+    batch = AMazeTeacherBatch(cfg, 64, auto_reset=False, seed=0)
+    obs, _ = batch.reset()
+    actions = np.random.default_rng(1).integers(0, 16, size=(cfg.max_episode_steps, 64))
+    for row in actions:
+        np.testing.assert_array_equal(batch.used_cells(), used_cells_of_record(cfg, batch.encoding, batch.time))
+        np.testing.assert_array_equal(obs["image"], image_of_design(cfg, decode(cfg, batch.encoding, batch.time)))
+        obs, *_ = batch.step(row)
+    np.testing.assert_array_equal(obs["image"], image_of_design(cfg, decode(cfg, batch.encoding, batch.time)))
 
 
 # ---- observations -----------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from .teacher_config import TeacherConfig
 
 SeedLike = Union[None, int, Sequence[int]]
 GOAL_ENCODING = (OBJECT_TO_INDEX["goal"], COLOR_TO_INDEX["green"], 0)
+WALL_ENCODING = (OBJECT_TO_INDEX["wall"], COLOR_TO_INDEX["grey"], 0)
 
 
 def teacher_observation_space(cfg: TeacherConfig) -> spaces.Dict:
@@ -60,14 +61,50 @@ def decode(cfg: TeacherConfig, encoding: np.ndarray, time: np.ndarray) -> Dict[s
     goal_placed, agent_placed = time > goal_index, time > agent_index
     walls[rows[goal_placed], goal_cell[goal_placed]] = False
     walls[rows[agent_placed], agent_cell[agent_placed]] = False
-    # floor(4 * a / (H*W)) in float32, as minimax (the last record slot holds the direction).
-    agent_dir = np.floor((4 * encoding[:, -1]).astype(np.float32) / np.float32(cfg.cells)).astype(np.int64)
+    agent_dir = direction_of(cfg, encoding[:, -1])  # the last record slot holds the direction
     return dict(
         wall_map=walls.reshape(n, cfg.height, w),
         goal_pos=np.stack([goal_cell % w, goal_cell // w], axis=1), goal_placed=goal_placed,
         agent_pos=np.stack([agent_cell % w, agent_cell // w], axis=1), agent_placed=agent_placed,
         agent_dir=agent_dir,
     )
+
+
+def direction_of(cfg: TeacherConfig, cell: np.ndarray) -> np.ndarray:
+    """floor(4 * cell / (H*W)) in float32, minimax's reading of the direction slot."""
+    return np.floor((4 * np.asarray(cell)).astype(np.float32) / np.float32(cfg.cells)).astype(np.int64)
+
+
+def used_cells_of_record(cfg: TeacherConfig, encoding: np.ndarray, time: np.ndarray) -> np.ndarray:
+    """(N, H*W) bool: cells step `time` collides with (minimax's pos_dist == 0).
+
+    minimax looks at a window of N + 2 record slots, starting at slot 1 when the first step is the
+    budget; there the window reaches the slot about to be written, still 0, so cell 0 counts as used
+    from step 1 on (kept for parity).
+    """
+    start, size = int(cfg.budget_mode), cfg.n_walls + 2
+    r, k = np.nonzero(np.arange(size)[None, :] < time[:, None])
+    used = np.zeros((len(encoding), cfg.cells), dtype=bool)
+    used[r, encoding[r, start + k]] = True
+    return used
+
+
+def image_of_design(cfg: TeacherConfig, decoded: Dict[str, np.ndarray]) -> np.ndarray:
+    """(N, H+2, W+2, 3) uint8 map of decoded designs (minimax's make_maze_map without padding):
+    wall border, walls, the agent (object 10, colour red, its direction) and the goal over it."""
+    walls = decoded["wall_map"]
+    n = len(walls)
+    codes = np.full((n, cfg.height + 2, cfg.width + 2), WALL, dtype=np.uint8)
+    codes[:, 1:-1, 1:-1] = np.where(walls, WALL, EMPTY)
+    image = CODE_TO_ENCODING[codes]
+    a = np.flatnonzero(decoded["agent_placed"])
+    ax, ay = decoded["agent_pos"][a].T
+    image[a, ay + 1, ax + 1] = np.stack([np.full(len(a), AGENT_OBJECT), np.full(len(a), AGENT_COLOR),
+                                         decoded["agent_dir"][a]], axis=1)
+    g = np.flatnonzero(decoded["goal_placed"])
+    gx, gy = decoded["goal_pos"][g].T
+    image[g, gy + 1, gx + 1] = GOAL_ENCODING
+    return image
 
 
 class AMazeTeacherBatch:
@@ -94,6 +131,14 @@ class AMazeTeacherBatch:
         # (noise, collision redraw).
         self._uniforms = np.zeros((num_envs, cfg.max_episode_steps + 1, cfg.noise_dim + 1))
         self.generators = [None] * num_envs
+        # Kept step by step (decode + image_of_design is the definition, checked in the tests):
+        self._budget = np.zeros(num_envs, dtype=np.int64)  # walls of the design
+        self._goal_cell = np.full(num_envs, -1, dtype=np.int64)
+        self._agent_cell = np.full(num_envs, -1, dtype=np.int64)
+        self._dir = np.zeros(num_envs, dtype=np.int64)
+        self._used = np.zeros((num_envs, cfg.cells), dtype=bool)
+        self._blank = image_of_design(cfg, decode(cfg, self.encoding[:1], self.time[:1]))[0]
+        self._image = np.repeat(self._blank[None], num_envs, axis=0)
         if seed is not None:
             self.seed(seed)
 
@@ -129,26 +174,27 @@ class AMazeTeacherBatch:
             direction = np.floor(self._uniforms[slots, 0, -1] * 4).astype(np.float32)
             cell = np.ceil(direction / np.float32(4) * np.float32(cfg.cells))
             self.encoding[slots, -1] = cell.astype(np.int64)
+        self._dir[slots] = direction_of(cfg, self.encoding[slots, -1])
+        self._budget[slots] = cfg.n_walls if cfg.fixed_n_wall_steps else 0  # minimax reads the unset slot as 0
+        self._goal_cell[slots] = -1
+        self._agent_cell[slots] = -1
+        self._used[slots] = False
+        self._image[slots] = self._blank
 
     # ---- dynamics ------------------------------------------------------------------------------
     def _last_wall_step(self) -> np.ndarray:
         """(N,) step index of the last wall as minimax's step_env counts it (before the goal step)."""
-        cfg = self.cfg
-        if cfg.fixed_n_wall_steps:
-            return np.full(self.num_envs, cfg.n_walls - 1, dtype=np.int64)
-        budget = cfg.wall_budget(self.encoding[:, 0])
-        return np.maximum(budget, 1) - 1 if cfg.first_wall_pos_sets_budget else budget
+        if self.cfg.first_wall_pos_sets_budget:
+            return np.maximum(self._budget, 1) - 1
+        return self._budget - 1 if self.cfg.fixed_n_wall_steps else self._budget
 
     def used_cells(self) -> np.ndarray:
-        """(N, H*W) bool: cells a step now collides with (minimax's pos_dist == 0).
-
-        minimax looks at a window of N + 2 record slots, starting at slot 1 when the first step is
-        the budget; there the window reaches the slot about to be written, still 0, so cell 0
-        counts as used from step 1 on (kept for parity)."""
-        start, size = int(self.cfg.budget_mode), self.cfg.n_walls + 2
-        r, k = np.nonzero(np.arange(size)[None, :] < self.time[:, None])
-        used = np.zeros((self.num_envs, self.cfg.cells), dtype=bool)
-        used[r, self.encoding[r, start + k]] = True
+        """(N, H*W) bool: cells a step now collides with (minimax's pos_dist == 0), kept up to date
+        step by step; used_cells_of_record is the definition."""
+        used = self._used.copy()
+        if self.cfg.budget_mode:
+            # The window's unwritten slot (cell 0) while it lies within the window's N + 2 slots.
+            used[(self.time >= 1) & (self.time <= self.cfg.n_walls + 2), 0] = True
         return used
 
     def step(self, actions):
@@ -173,6 +219,7 @@ class AMazeTeacherBatch:
             cell[hit] = pick_cells(~used[hit], self._uniforms[hit, t[hit] + 1, -1])
         slot = np.where(direction_step, cfg.encoding_dim - 1, t)
         self.encoding[rows, slot] = cell
+        self._update(t, cell, direction_step)
         self.time = t + 1
         terminated = self.time >= cfg.max_episode_steps
         info = {}
@@ -183,22 +230,46 @@ class AMazeTeacherBatch:
         return (self.observe(), np.zeros(self.num_envs, dtype=np.float32), terminated,
                 np.zeros(self.num_envs, dtype=bool), info)
 
+    def _update(self, t: np.ndarray, cell: np.ndarray, direction_step: np.ndarray) -> None:
+        """Applies step t's cell to the used cells and the image: what decode would read, per step."""
+        cfg, w = self.cfg, self.cfg.width
+        first = int(cfg.budget_mode)
+        if not cfg.fixed_n_wall_steps:
+            self._budget = np.where(t == 0, cfg.wall_budget(cell), self._budget)
+        placing = ~direction_step
+        goal_index = self._budget + first
+        is_wall = placing & (t >= first) & (t < goal_index)
+        is_goal = placing & (t == goal_index)
+        is_agent = placing & (t == goal_index + 1)
+        # Written cells of the used-cell window (see used_cells_of_record): every placing step but
+        # the budget step.
+        in_window = np.flatnonzero(placing & (t >= first))
+        self._used[in_window, cell[in_window]] = True
+        x, y = cell % w + 1, cell // w + 1
+        r = np.flatnonzero(is_wall)
+        self._image[r, y[r], x[r]] = WALL_ENCODING
+        r = np.flatnonzero(is_goal)
+        self._image[r, y[r], x[r]] = GOAL_ENCODING
+        self._goal_cell[r] = cell[r]
+        r = np.flatnonzero(is_agent)
+        self._agent_cell[r] = cell[r]
+        r = np.flatnonzero(direction_step)
+        self._dir[r] = direction_of(cfg, cell[r])
+        # The agent is drawn on placement and redrawn when the direction step turns it; an agent on
+        # the goal stays hidden under it, as in minimax.
+        r = np.flatnonzero((is_agent | (direction_step & (self._agent_cell >= 0)))
+                           & (self._agent_cell != self._goal_cell))
+        ac = self._agent_cell[r]
+        self._image[r, ac // w + 1, ac % w + 1] = np.stack(
+            [np.full(len(r), AGENT_OBJECT), np.full(len(r), AGENT_COLOR), self._dir[r]], axis=1)
+
     def observe(self) -> Dict[str, np.ndarray]:
         """image (N, H+2, W+2, 3), time (N,) int64 and, if noise_dim > 0, noise (N, noise_dim) float32."""
         cfg, n = self.cfg, self.num_envs
-        d = decode(cfg, self.encoding, self.time)
-        codes = np.full((n, cfg.height + 2, cfg.width + 2), WALL, dtype=np.uint8)
-        codes[:, 1:-1, 1:-1] = np.where(d["wall_map"], WALL, EMPTY)
-        image = CODE_TO_ENCODING[codes]
-        a = np.flatnonzero(d["agent_placed"])
-        ax, ay = d["agent_pos"][a].T
-        image[a, ay + 1, ax + 1] = np.stack([np.full(len(a), AGENT_OBJECT), np.full(len(a), AGENT_COLOR),
-                                             d["agent_dir"][a]], axis=1)
-        g = np.flatnonzero(d["goal_placed"])  # drawn last: minimax's goal covers an agent on it
-        gx, gy = d["goal_pos"][g].T
-        image[g, gy + 1, gx + 1] = GOAL_ENCODING
         if cfg.normalize_obs:
-            image = (image / NORMALIZE_DIVISOR).astype(np.float32)
+            image = self._image * np.float32(1.0 / NORMALIZE_DIVISOR)
+        else:
+            image = self._image.copy()
         obs = {"image": image, "time": self.time.copy()}
         if cfg.noise_dim > 0:
             step_row = np.minimum(self.time, cfg.max_episode_steps)
