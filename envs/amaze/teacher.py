@@ -188,14 +188,19 @@ class AMazeTeacherBatch:
             return np.maximum(self._budget, 1) - 1
         return self._budget - 1 if self.cfg.fixed_n_wall_steps else self._budget
 
-    def used_cells(self) -> np.ndarray:
-        """(N, H*W) bool: cells a step now collides with (minimax's pos_dist == 0), kept up to date
-        step by step; used_cells_of_record is the definition."""
-        used = self._used.copy()
-        if self.cfg.budget_mode:
-            # The window's unwritten slot (cell 0) while it lies within the window's N + 2 slots.
-            used[(self.time >= 1) & (self.time <= self.cfg.n_walls + 2), 0] = True
+    def used_cells(self, rows: Optional[np.ndarray] = None) -> np.ndarray:
+        """(N, H*W) bool (or the given rows): cells a step now collides with (minimax's pos_dist == 0),
+        kept up to date step by step; used_cells_of_record is the definition."""
+        rows = np.arange(self.num_envs) if rows is None else rows
+        used = self._used[rows]
+        used[:, 0] |= self._cell0_used(rows)
         return used
+
+    def _cell0_used(self, rows) -> np.ndarray:
+        """Under the budget schedule the window's unwritten slot reads cell 0 while it lies within
+        the window's N + 2 slots (steps 1 .. N + 2)."""
+        t = self.time[rows]
+        return self.cfg.budget_mode & (t >= 1) & (t <= self.cfg.n_walls + 2)
 
     def step(self, actions):
         """actions: (N,) cell indices. Returns obs, rewards (N,) float32 zeros, terminated (N,),
@@ -209,14 +214,13 @@ class AMazeTeacherBatch:
             raise RuntimeError("step() after a finished design: call reset() (or use auto_reset)")
         goal_step = self._last_wall_step() + 1
         direction_step = cfg.set_agent_dir & (t + 1 >= cfg.max_episode_steps)
-        used = self.used_cells()
-        collision = used[rows, cell] & ~direction_step
+        collision = (self._used[rows, cell] | ((cell == 0) & self._cell0_used(rows))) & ~direction_step
         if cfg.replace_wall_pos:
             # Only the agent landing on the goal collides.
             collision &= (t == goal_step + 1) & (self.encoding[rows, goal_step] == cell)
         if collision.any():
             hit = np.flatnonzero(collision)
-            cell[hit] = pick_cells(~used[hit], self._uniforms[hit, t[hit] + 1, -1])
+            cell[hit] = pick_cells(~self.used_cells(hit), self._uniforms[hit, t[hit] + 1, -1])
         slot = np.where(direction_step, cfg.encoding_dim - 1, t)
         self.encoding[rows, slot] = cell
         self._update(t, cell, direction_step)
@@ -234,8 +238,9 @@ class AMazeTeacherBatch:
         """Applies step t's cell to the used cells and the image: what decode would read, per step."""
         cfg, w = self.cfg, self.cfg.width
         first = int(cfg.budget_mode)
-        if not cfg.fixed_n_wall_steps:
-            self._budget = np.where(t == 0, cfg.wall_budget(cell), self._budget)
+        first_step = t == 0
+        if not cfg.fixed_n_wall_steps and first_step.any():
+            self._budget = np.where(first_step, cfg.wall_budget(cell), self._budget)
         placing = ~direction_step
         goal_index = self._budget + first
         is_wall = placing & (t >= first) & (t < goal_index)
@@ -253,15 +258,18 @@ class AMazeTeacherBatch:
         self._goal_cell[r] = cell[r]
         r = np.flatnonzero(is_agent)
         self._agent_cell[r] = cell[r]
-        r = np.flatnonzero(direction_step)
-        self._dir[r] = direction_of(cfg, cell[r])
+        draw = is_agent
+        if cfg.set_agent_dir and direction_step.any():
+            r = np.flatnonzero(direction_step)
+            self._dir[r] = direction_of(cfg, cell[r])
+            draw = is_agent | (direction_step & (self._agent_cell >= 0))
         # The agent is drawn on placement and redrawn when the direction step turns it; an agent on
         # the goal stays hidden under it, as in minimax.
-        r = np.flatnonzero((is_agent | (direction_step & (self._agent_cell >= 0)))
-                           & (self._agent_cell != self._goal_cell))
-        ac = self._agent_cell[r]
-        self._image[r, ac // w + 1, ac % w + 1] = np.stack(
-            [np.full(len(r), AGENT_OBJECT), np.full(len(r), AGENT_COLOR), self._dir[r]], axis=1)
+        r = np.flatnonzero(draw & (self._agent_cell != self._goal_cell))
+        if len(r):
+            ac = self._agent_cell[r]
+            self._image[r, ac // w + 1, ac % w + 1] = np.stack(
+                [np.full(len(r), AGENT_OBJECT), np.full(len(r), AGENT_COLOR), self._dir[r]], axis=1)
 
     def observe(self) -> Dict[str, np.ndarray]:
         """image (N, H+2, W+2, 3), time (N,) int64 and, if noise_dim > 0, noise (N, noise_dim) float32."""
