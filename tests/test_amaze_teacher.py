@@ -250,6 +250,8 @@ def test_gymnasium_env_through_the_factory():
     assert len(info["level"]) == 1 and env.observation_space.contains(obs)
     with pytest.raises(ValueError, match="amaze_teacher_13x13"):
         make_env("amaze_teacher_13x13", n_wall=3)
+    with pytest.raises(ValueError, match="teacher"):  # e.g. Sample Factory's student env function
+        make_amaze_batch("amaze_teacher_13x13", 4)
 
 
 def test_batch_matches_single_envs_and_auto_resets():

@@ -66,6 +66,10 @@ def resolve(name: str, **overrides) -> Tuple[AMazeConfig, Sampler]:
         _check_keys(name, overrides, OOD_KEYS + (("height", "width") if spec.resizable else ()))
         log.debug("AMaze %s with overrides %s", name, overrides)
         return spec.config(**overrides), spec.sampler
+    if name in TEACHERS:
+        raise ValueError(f"{name} is a teacher (level designer) env, not a maze to play: build it with "
+                         f"make_amaze({name!r}) or make_amaze_teacher_batch, and play its levels with "
+                         f"make_student_batch")
     raise ValueError(f"Unknown AMaze env {name!r}. Valid names: {', '.join(list_amaze_envs())}")
 
 
