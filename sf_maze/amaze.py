@@ -95,8 +95,9 @@ class AMazeSampleFactoryEnv(gym.Env):
     """AMazeBatch in the shape Sample Factory's batched sampler takes.
 
     Observations are a dict of (N, ...) arrays: `obs` the (V, V, 3) uint8 view, float32 codes / 10 with
-    normalize_obs (SF scales and normalises only the key `obs`), `agent_dir`, and `agent_pos` when enabled. `info["solved"]` flags,
-    per maze, a step that reached the goal; SF averages it over finished episodes (the solve rate).
+    normalize_obs (SF scales and normalises only the key `obs`), `agent_dir`, and `agent_pos` when
+    enabled. `info["solved"]` flags, per maze, a step that reached the goal; SF averages it over
+    finished episodes (the solve rate).
     """
 
     is_multiagent = True
