@@ -34,7 +34,8 @@ Teacher env (UEDMaze)
   `flip` intends (earlier steps win). Kept on purpose, as minimax does them: under the default
   budget schedule cell 0 always counts as used (its window of used cells is one slot ahead), and
   under first_wall_pos_sets_budget with a budget of 0 and replace_wall_pos the agent may land on
-  the goal (the designed level then starts on the goal, drawn over the agent in the teacher's image).
+  the goal (the designed level then starts on the goal, drawn over the agent in the teacher's image;
+  our student plays it as any level, seeing the goal under itself where minimax's view blanks it).
 Level metrics and mutators
 - shortest_path_length is 0 for an unreachable goal; minimax's Seidel APSP reports 1 + the distance
   to the first cell (row-major) of the agent's region instead, so its `passable` can be True for an

@@ -2,10 +2,11 @@
 cell per step (PAIRED's adversary), vectorised over N designs like the student's AMazeBatch.
 
 The state is minimax's: an action record `encoding` (N, E) and the step count `time`. Each step
-writes one cell index into the record; `decode` reads the level out of it exactly as minimax's
+writes one cell index into the record; `decode` reads the level out of it as minimax's
 get_env_instance does (TeacherConfig says which step places what). A collision, i.e. an action on a
-cell the record already holds (under replace_wall_pos only the agent landing on the goal), is
-replaced by a uniformly drawn unused cell.
+cell in `used_cells_of_record` (under replace_wall_pos only the agent landing on the goal), is
+replaced by a uniformly drawn unused cell. The batch keeps the used cells and the observed image up
+to date step by step instead of re-deriving them; the tests check both against these definitions.
 
 Randomness (noise, start direction, collision redraws) comes from one numpy Generator per design,
 drawn once per episode, so design i with seed s is the same as a single teacher env seeded s.

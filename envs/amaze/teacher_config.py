@@ -17,8 +17,8 @@ class TeacherConfig:
         may not land on the goal; without it every used cell collides.
     fixed_n_wall_steps: exactly N wall steps, then goal, then agent. Otherwise the first action
         sets the wall budget round(N * action / (H*W)) and the walls follow it:
-    first_wall_pos_sets_budget: ... the first action is also the first wall's cell (needs
-        fixed_n_wall_steps off); otherwise the budget step places nothing.
+    first_wall_pos_sets_budget: ... the first action is also the first wall's cell (the goal's
+        when the budget is 0; needs fixed_n_wall_steps off); otherwise the budget step places nothing.
     set_agent_dir: one more step at the end whose action picks the start direction
         floor(4 * action / (H*W)); otherwise the direction is drawn at reset.
     normalize_obs: image as float32 = uint8 encoding / 10.
