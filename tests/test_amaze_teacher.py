@@ -355,7 +355,7 @@ def test_metrics_on_hand_drawn_mazes(rows, walls, length, minimax_length):
 def test_metrics_on_student_and_ood_levels():
     batch = make_amaze_batch("amaze_13x13", 64, seed=0)
     batch.reset()
-    levels = Layouts(batch.grid, batch.agent_pos, batch.agent_dir, batch.goal_pos, np.full((64, 2), -1))
+    levels = batch.layouts()
     m = level_metrics(levels)
     assert (m["n_walls"] == 25).all() and m["passable"].mean() > 0.8
     manhattan = np.abs(levels.agent_pos - levels.goal_pos).sum(axis=1)
@@ -363,6 +363,12 @@ def test_metrics_on_student_and_ood_levels():
     for i in range(0, 64, 8):
         assert m["shortest_path_length"][i] == max(reference_path_length(levels.grid[i] == WALL, levels.agent_pos[i],
                                                                          levels.goal_pos[i]), 0)
+    memory = make_amaze_batch("amaze_ood_memory", 2, seed=0)
+    memory.reset()
+    reloaded = make_amaze_batch("amaze_ood_memory", 2)
+    reloaded.reset(options={"layouts": memory.layouts()})  # distractor included
+    np.testing.assert_array_equal(reloaded.layouts().distractor_pos, memory.layouts().distractor_pos)
+    assert (memory.layouts().distractor_pos >= 0).all()
     for key in OOD_FIXED:
         env = make_amaze("amaze_ood_" + key)
         env.reset(seed=0)

@@ -213,6 +213,15 @@ class AMazeBatch:
         """(N, H, W) bool, True at walls."""
         return self.grid == WALL
 
+    def layouts(self) -> Layouts:
+        """The N mazes as Layouts with the agents' current poses (their start poses right after a
+        reset), e.g. for level_metrics as minimax's get_env_metrics reads its state."""
+        has_distractor = self.distractor >= 0
+        distractor = np.where(has_distractor[:, None], self._xy(np.where(has_distractor, self.distractor, self._base)),
+                              -1)
+        return Layouts(grid=self.grid, agent_pos=self.agent_pos, agent_dir=self.dir.copy(), goal_pos=self.goal_pos,
+                       distractor_pos=distractor)
+
     def render(self, index: int = 0) -> np.ndarray:
         """Top-down RGB frame of maze `index`, see render.py."""
         from .render import render_frame
