@@ -148,6 +148,8 @@ class MemoryMazeEnv(gym.Env):
         task_fn = getattr(tasks, f"memory_maze_{size}")
         self._dm_env = build_task(task_fn, reference_impl=reference_impl, seed=seed, **self.task_kwargs)
         self._composer = _composer_env(self._dm_env)
+        # _6cl shuffles task._target_colors in place every episode; a reseed starts from this order.
+        self._initial_target_colors = list(self._composer.task._target_colors)
         self.max_episode_steps = int(math.ceil(self._composer._time_limit / self._composer.control_timestep()))
 
         obs_spec = self._dm_env.observation_spec()
@@ -160,7 +162,8 @@ class MemoryMazeEnv(gym.Env):
         self._last_image: Optional[np.ndarray] = None
 
     # Reseeding rebuilds only what the package derives from its seed: the numpy RandomState and the
-    # labmaze generator seeded from its first draw (tasks._memory_maze does exactly this at build).
+    # labmaze generator seeded from its first draw (tasks._memory_maze does exactly this at build),
+    # plus the target colour order that randomize_colors (_6cl) reshuffles in place each episode.
     def _reseed(self, seed: int) -> None:
         import labmaze
 
@@ -175,6 +178,7 @@ class MemoryMazeEnv(gym.Env):
             random_seed=random_state.randint(2147483648),
         )
         maze._native_maze = fresh._native_maze
+        self._composer.task._target_colors[:] = self._initial_target_colors
         self._composer._random_state = random_state
 
     def _convert(self, observation):

@@ -7,7 +7,6 @@ running or fell short of their budget are listed as such and never averaged in.
 """
 import argparse
 import importlib
-import json
 import os
 import re
 import sys
@@ -16,9 +15,9 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from sf_maze.checks import InputError, reached_env_steps
+from sf_maze.checks import InputError, reached_env_steps, read_saved_config
 from sf_maze.plot import plot_curves, read_scalars
-from sf_maze.references import reference_scores
+from sf_maze.references import format_references
 from sf_maze.run_status import read_status
 
 
@@ -57,10 +56,8 @@ def _run_state(run: dict) -> dict:
     run_dir, budget = run["run_dir"], run["budget"]
     if not os.path.isdir(run_dir):
         return dict(status="not started", steps=0, score=None)
-    config_path = os.path.join(run_dir, "config.json")
-    if os.path.isfile(config_path):  # the budget the run was launched with, whatever the module says now
-        with open(config_path) as f:
-            budget = int(json.load(f).get("train_for_env_steps", budget))
+    # the budget the run was launched with, whatever the module says now
+    budget = int((read_saved_config(run_dir) or {}).get("train_for_env_steps", budget))
     steps = reached_env_steps(run_dir)
     record = read_status(run_dir) or {}
     if budget and steps >= budget:
@@ -69,8 +66,8 @@ def _run_state(run: dict) -> dict:
         status = "running"
     elif record.get("status") == "failed":
         status = "crashed"
-    elif record.get("status") == "interrupted":
-        status = "interrupted"
+    elif record.get("status") in ("interrupted", "died"):
+        status = record["status"]
     else:
         status = "short of budget"
     values = _returns(run_dir)
@@ -102,7 +99,7 @@ def render_report(runs: List[dict], curve_paths: Dict[str, str]) -> str:
         scores = np.array([r["score"] for r in done if r["score"] is not None])
         score = f"{scores.mean():.2f} ± {scores.std():.2f} (n={len(scores)})" if len(scores) else "n/a"
         steps = [r["steps"] for r in members]
-        refs = ", ".join(f"{k} {v}" for k, v in reference_scores(members[0]["env"]).items()) or "-"
+        refs = format_references(members[0]["env"]) or "-"
         lines.append(f"| {label} | {len(done)}/{len(members)} | {score} | {min(steps)}-{max(steps)} | {refs} |")
 
     lines += ["", "| run | seed | status | env steps / budget | final score |", "|---|---:|---|---:|---:|"]

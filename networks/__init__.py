@@ -3,7 +3,7 @@
     from networks import ConvEncoder, LSTMCore, PolicyValueHeads, load_sf_checkpoint
 """
 from networks.agent import RecurrentAgent
-from networks.checkpoint import agent_from_state_dict, load_sf_checkpoint
+from networks.checkpoint import agent_from_state_dict, load_sf_checkpoint, read_sf_checkpoint
 from networks.core import LSTMCore
 from networks.encoder import ConvEncoder, preprocess_frames
 from networks.grid_encoder import GridAgent, GridEncoder
@@ -11,5 +11,5 @@ from networks.heads import PolicyValueHeads
 
 __all__ = [
     "ConvEncoder", "GridAgent", "GridEncoder", "LSTMCore", "PolicyValueHeads", "RecurrentAgent", "agent_from_state_dict",
-    "load_sf_checkpoint", "preprocess_frames",
+    "load_sf_checkpoint", "preprocess_frames", "read_sf_checkpoint",
 ]

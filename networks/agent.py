@@ -1,5 +1,5 @@
 """The whole recurrent agent (encoder -> LSTM core -> heads) as one plain module, for probing and replay."""
-from typing import Optional, Tuple
+from typing import Dict, Optional, Tuple, Union
 
 import torch
 from torch import nn
@@ -8,6 +8,17 @@ from networks.core import LSTMCore, State
 from networks.encoder import ConvEncoder, preprocess_frames
 from networks.heads import PolicyValueHeads
 
+Observation = Union[torch.Tensor, Dict[str, torch.Tensor]]
+Output = Tuple[torch.Tensor, torch.Tensor, torch.Tensor, Optional[State]]
+
+
+def _at_time(obs: Observation, t: int) -> Observation:
+    return {key: value[t] for key, value in obs.items()} if isinstance(obs, dict) else obs[t]
+
+
+def _time_steps(obs: Observation) -> int:
+    return next(iter(obs.values())).shape[0] if isinstance(obs, dict) else obs.shape[0]
+
 
 class RecurrentAgent(nn.Module):
     """encoder -> core (None: the memory-less ablation) -> heads.
@@ -15,6 +26,15 @@ class RecurrentAgent(nn.Module):
     forward(frames (T, B, H, W, 3) uint8, state, first (T, B) bool) ->
     (logits (T, B, A), values (T, B), features (T, B, F), new state). `features` is the core's output,
     the memory representation that probes read.
+    step(frames (B, H, W, 3) uint8, state, first (B,) bool) -> the same for one step, without T.
+
+    Both reproduce Sample Factory's rollout bit for bit: its inference worker runs the whole
+    actor-critic once per env step on the B envs of that step, and float results depend on the
+    batch a kernel sees (a conv or linear over T*B rows differs in the last bits from T calls over
+    B rows), so forward runs T steps of B frames, never one encoder call over T*B frames. Same B as
+    the rollout batch (B=1 for one env) gives Sample Factory's exact logits, values and state.
+    forward(..., exact=False) makes one encoder call over all T*B frames instead: ~3x faster for B=1 (feature
+    extraction over long episodes), different in the last float bits.
     """
 
     def __init__(self, encoder: ConvEncoder, core: Optional[LSTMCore], heads: PolicyValueHeads):
@@ -23,15 +43,34 @@ class RecurrentAgent(nn.Module):
         self.out_size: int = core.out_size if core is not None else encoder.out_size
 
     def encode(self, frames: torch.Tensor) -> torch.Tensor:
-        """(T, B, H, W, 3) uint8 -> (T, B, encoder.out_size); subclasses take other observations."""
+        """(..., H, W, 3) uint8 -> (..., encoder.out_size); subclasses take other observations."""
         return self.encoder(preprocess_frames(frames))
 
-    def forward(self, frames, state: Optional[State] = None,
-                first: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, Optional[State]]:
-        embedded = self.encode(frames)
+    def step(self, obs: Observation, state: Optional[State] = None, first: Optional[torch.Tensor] = None) -> Output:
+        """One env step of B envs: (logits (B, A), values (B,), features (B, F), new state).
+
+        first[b] zeroes env b's state before this step (its episode starts here), as Sample
+        Factory's sampler does after a done.
+        """
+        embedded = self.encode(obs)
         if self.core is not None:
-            features, state = self.core(embedded, state, first)
+            features, state = self.core.step(embedded, state, first)
         else:
             features = embedded
         logits, values = self.heads(features)
+        return logits, values, features, state
+
+    def forward(self, obs: Observation, state: Optional[State] = None, first: Optional[torch.Tensor] = None,
+                exact: bool = True) -> Output:
+        if not exact:
+            features = self.encode(obs)
+            if self.core is not None:
+                features, state = self.core(features, state, first)
+            logits, values = self.heads(features)
+            return logits, values, features, state
+        outputs = []
+        for t in range(_time_steps(obs)):
+            logits, values, features, state = self.step(_at_time(obs, t), state, None if first is None else first[t])
+            outputs.append((logits, values, features))
+        logits, values, features = (torch.stack(parts) for parts in zip(*outputs))
         return logits, values, features, state

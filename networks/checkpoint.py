@@ -1,9 +1,13 @@
-"""Load a Sample Factory checkpoint of our agent into the plain modules, without Sample Factory.
+"""Read Sample Factory checkpoints of our agent, and load them into the plain modules without Sample Factory.
 
-Sizes are read off the weights themselves, so no training config is needed.
+Sizes are read off the weights themselves; the run's config.json, when it sits where Sample Factory
+writes it (two folders above the .pth), is only checked for settings the plain networks do not model.
 """
+import importlib
+import json
+import logging
 import os
-from typing import Dict
+from typing import Any, Dict, List, Optional
 
 import numpy as np
 import torch
@@ -14,12 +18,55 @@ from networks.encoder import ConvEncoder
 from networks.grid_encoder import GridAgent, GridEncoder
 from networks.heads import PolicyValueHeads
 
-# Sample Factory stores best_performance as a numpy scalar once a run has episode stats; these
-# plain-data types are all weights_only loading needs beyond tensors.
-_NUMPY_SCALAR_GLOBALS = [np.core.multiarray.scalar, np.dtype, np.dtypes.Float32DType, np.dtypes.Float64DType]
+log = logging.getLogger(__name__)
+
+
+def _numpy_scalar_globals() -> List[Any]:
+    """What unpickling numpy scalars needs beyond tensors: Sample Factory saves best_performance as
+    a numpy scalar (np.float32 from np.mean) once --save_best_after is reached. Every scalar dtype
+    class is listed, so a float64 or integer score loads too, and the scalar constructor under both
+    numpy 1's and numpy 2's module path, so a file written under either loads under the other."""
+    module = "numpy._core.multiarray" if int(np.__version__.split(".")[0]) >= 2 else "numpy.core.multiarray"
+    scalar = importlib.import_module(module).scalar
+    dtype_classes = [getattr(np.dtypes, name) for name in dir(np.dtypes) if name.endswith("DType")]
+    return [(scalar, "numpy.core.multiarray.scalar"), (scalar, "numpy._core.multiarray.scalar"), np.dtype, *dtype_classes]
+
+
+def read_sf_checkpoint(path: str) -> Dict[str, Any]:
+    """Any checkpoint Sample Factory writes (checkpoint_*.pth, best_*.pth), as its dict:
+    {"model": state dict, "env_steps": int, "train_step": int, "best_performance": numpy scalar
+    (best_* and later checkpoints), "optimizer": ..., "curr_lr": float}.
+
+    Loads with weights_only=True (tensors, plain data and numpy scalars only, no code), on the CPU.
+    Raises FileNotFoundError for a missing file and ValueError naming the file for one that is
+    truncated, foreign or has no "model" entry.
+    """
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"No checkpoint file at {path}")
+    try:
+        with torch.serialization.safe_globals(_numpy_scalar_globals()):
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # a truncated or foreign file: say which one, not a pickle trace
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise ValueError(f"Checkpoint {path} cannot be loaded ({type(error).__name__}: {first_line})") from error
+    if not isinstance(checkpoint, dict) or "model" not in checkpoint:
+        raise ValueError(f"Checkpoint {path} has no 'model' entry: not a Sample Factory checkpoint")
+    return checkpoint
+
 
 # Where sf_maze's model keeps each plain module inside the actor-critic's state dict.
 PREFIXES = {"encoder": "encoder.net.", "core": "core.net.", "heads": "heads."}
+# Sample Factory's own names for the heads' two linears (the same tensors, registered twice).
+HEAD_ALIASES = ("critic_linear.", "action_parameterization.distribution_linear.")
+# Weights of parts the plain networks do not model, and the flag that put them there.
+UNMODELLED_WEIGHTS = {
+    "decoder.": "--decoder_mlp_layers (train with the default empty list)",
+    "obs_normalizer.": "--normalize_input=True (train with --normalize_input=False)",
+    "returns_normalizer.": "--normalize_returns=True (the value head then predicts normalised returns; "
+                           "train with --normalize_returns=False)",
+}
+# Image sizes our envs render (Memory Maze 64 px, _hd/_top 256 px): preferred when several fit.
+ENV_IMAGE_SIZES = (64, 256)
 
 
 def _sub_state(state: Dict[str, torch.Tensor], prefix: str) -> Dict[str, torch.Tensor]:
@@ -30,6 +77,33 @@ def _conv_size(size: int, kernel: int) -> int:
     for _ in range(4):
         size = (size - kernel) // 2 + 1
     return size
+
+
+def _check_modelled(state: Dict[str, torch.Tensor], config: Optional[Dict[str, Any]], grid: bool) -> None:
+    """One ValueError naming every flag whose weights or settings the plain networks would ignore."""
+    problems = []
+    for prefix, flag in UNMODELLED_WEIGHTS.items():
+        keys = [key for key in state if key.startswith(prefix)]
+        if keys:
+            problems.append(f"{flag}: weights {', '.join(keys[:3])}{', ...' if len(keys) > 3 else ''}")
+    known = (*PREFIXES.values(), *HEAD_ALIASES, *UNMODELLED_WEIGHTS)
+    unknown = [key for key in state if not key.startswith(known)]
+    if unknown:
+        problems.append(f"weights of no sf_maze module: {', '.join(unknown[:5])}{', ...' if len(unknown) > 5 else ''}")
+    if config is not None:
+        scale = 1.0 if grid else 255.0
+        settings = {
+            "obs_scale": (config.get("obs_scale", scale), scale),
+            "obs_subtract_mean": (config.get("obs_subtract_mean", 0.0), 0.0),
+            "normalize_input": (config.get("normalize_input", False), False),
+            "decoder_mlp_layers": (list(config.get("decoder_mlp_layers", [])), []),
+        }
+        for name, (value, expected) in settings.items():
+            if value != expected and not any(name in problem for problem in problems):
+                problems.append(f"--{name}={value} (the plain networks assume {expected})")
+    if problems:
+        raise ValueError("This checkpoint was trained with settings networks.load_sf_checkpoint does not model: "
+                         + "; ".join(problems))
 
 
 def _grid_encoder(encoder_state: Dict[str, torch.Tensor]) -> GridEncoder:
@@ -53,54 +127,92 @@ def _grid_encoder(encoder_state: Dict[str, torch.Tensor]) -> GridEncoder:
     return encoder
 
 
-def _conv_encoder(encoder_state: Dict[str, torch.Tensor]) -> ConvEncoder:
+def _image_size(conv_out: int, depth: int, kernel: int, image_size: Optional[int]) -> int:
+    """The square frame size whose conv output has `conv_out` features.
+
+    Stride-2 convs map several sizes to one output (254..269 all give 256 px's), so the weights
+    alone cannot tell them apart: an explicit image_size wins, else the one size our envs render.
+    """
+    fits = [s for s in range(kernel, 2049) if _conv_size(s, kernel) > 0 and 8 * depth * _conv_size(s, kernel) ** 2 == conv_out]
+    if image_size is not None:
+        if image_size not in fits:
+            allowed = f"{fits[0]}..{fits[-1]}" if fits else "none"
+            raise ValueError(f"image_size={image_size} does not fit this checkpoint's encoder "
+                             f"({conv_out} conv features; sizes that fit: {allowed})")
+        return image_size
+    preferred = [s for s in fits if s in ENV_IMAGE_SIZES]
+    if len(preferred) == 1:
+        return preferred[0]
+    if not fits:
+        raise ValueError(f"No square image size gives {conv_out} conv features with depth {depth}, kernel {kernel}")
+    raise ValueError(f"Frames of {fits[0]}..{fits[-1]} px fit this checkpoint's encoder equally; "
+                     f"pass image_size= to load_sf_checkpoint")
+
+
+def _conv_encoder(encoder_state: Dict[str, torch.Tensor], next_in: int, image_size: Optional[int]) -> ConvEncoder:
+    """next_in: the input size of the module after the encoder (its conv output without a projection)."""
     depth, in_channels, kernel, _ = encoder_state["convs.0.weight"].shape
-    out_features = encoder_state["projection.0.weight"].shape[0] if "projection.0.weight" in encoder_state else None
-    conv_out = encoder_state["projection.0.weight"].shape[1] if out_features else None
-    image_size = 64
-    if conv_out is not None:
-        matches = [s for s in range(16, 1025) if 8 * depth * _conv_size(s, kernel) ** 2 == conv_out]
-        image_size = 64 if 64 in matches else matches[0]
-    encoder = ConvEncoder(in_channels=in_channels, image_size=image_size, depth=depth, kernel_size=kernel,
-                          out_features=out_features)
+    projection = encoder_state.get("projection.0.weight")
+    out_features = projection.shape[0] if projection is not None else None
+    conv_out = projection.shape[1] if projection is not None else next_in
+    encoder = ConvEncoder(in_channels=in_channels, image_size=_image_size(conv_out, depth, kernel, image_size),
+                          depth=depth, kernel_size=kernel, out_features=out_features)
     encoder.load_state_dict(encoder_state)
     return encoder
 
 
-def agent_from_state_dict(state: Dict[str, torch.Tensor]) -> RecurrentAgent:
+def agent_from_state_dict(state: Dict[str, torch.Tensor], image_size: Optional[int] = None,
+                          config: Optional[Dict[str, Any]] = None) -> RecurrentAgent:
     """Builds the agent of sf_maze's actor-critic state dict and loads its weights.
 
     A camera (ConvEncoder) checkpoint gives a RecurrentAgent; an AMaze (GridEncoder) one a GridAgent,
-    which takes the obs dict instead of frames.
+    which takes the obs dict instead of frames. image_size: the frames' side in px, needed only for
+    sizes other than 64 and 256. config: the run's config.json as a dict, checked for settings the
+    plain networks do not model. ValueError naming the flag for weights or settings they do not model.
     """
     encoder_state = _sub_state(state, PREFIXES["encoder"])
-    if "cell_embedding.weight" in encoder_state:
-        encoder, agent_class = _grid_encoder(encoder_state), GridAgent
-    elif "convs.0.weight" in encoder_state:
-        encoder, agent_class = _conv_encoder(encoder_state), RecurrentAgent
-    else:
+    grid = "cell_embedding.weight" in encoder_state
+    if not grid and "convs.0.weight" not in encoder_state:
         raise ValueError(f"Not an sf_maze checkpoint: neither '{PREFIXES['encoder']}convs.0.weight' nor "
                          f"'{PREFIXES['encoder']}cell_embedding.weight' among its weights")
+    _check_modelled(state, config, grid)
 
     core_state = _sub_state(state, PREFIXES["core"])
-    core = core_from_state_dict(core_state) if core_state else None  # lstm, gru, gtrxl or lru
-
     heads_state = _sub_state(state, PREFIXES["heads"])
     num_actions, head_in = heads_state["policy.weight"].shape
+    core = core_from_state_dict(core_state) if core_state else None  # lstm, gru, gtrxl or lru
+
+    if grid:
+        encoder, agent_class = _grid_encoder(encoder_state), GridAgent
+    else:
+        encoder = _conv_encoder(encoder_state, core.input_size if core is not None else head_in, image_size)
+        agent_class = RecurrentAgent
     heads = PolicyValueHeads(head_in, num_actions)
     heads.load_state_dict(heads_state)
     return agent_class(encoder, core, heads)
 
 
-def load_sf_checkpoint(path: str) -> RecurrentAgent:
-    """Loads `path` (a Sample Factory .pth of an sf_maze run) as a RecurrentAgent in eval mode."""
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"No checkpoint file at {path}")
+def _run_config(path: str) -> Optional[Dict[str, Any]]:
+    """The config.json Sample Factory keeps at <train_dir>/<experiment>/, if `path` sits in its checkpoint_p*/."""
+    config_path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(path))), "config.json")
+    if not os.path.isfile(config_path):
+        return None
     try:
-        with torch.serialization.safe_globals(_NUMPY_SCALAR_GLOBALS):
-            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # a truncated or foreign file: say which one, not a pickle trace
-        raise ValueError(f"Cannot read checkpoint {path}: {type(error).__name__}: {error}") from error
-    if not isinstance(checkpoint, dict) or "model" not in checkpoint:
-        raise ValueError(f"Checkpoint {path} has no 'model' entry: not a Sample Factory checkpoint")
-    return agent_from_state_dict(checkpoint["model"]).eval()
+        with open(config_path) as f:
+            config = json.load(f)
+    except (OSError, ValueError) as error:
+        log.warning("Ignoring unreadable %s (%s): settings are not checked", config_path, error)
+        return None
+    return config if isinstance(config, dict) else None
+
+
+def load_sf_checkpoint(path: str, image_size: Optional[int] = None) -> RecurrentAgent:
+    """Loads `path` (a Sample Factory .pth of an sf_maze run) as a RecurrentAgent (GridAgent for
+    AMaze) in eval mode, whose forward/step reproduce Sample Factory's rollout outputs bit for bit.
+
+    image_size: the frames' side in px; inferred for our envs' 64 and 256 px. Raises what
+    read_sf_checkpoint raises, and ValueError naming the flag for a decoder MLP, input or return
+    normalisation or observation scaling the plain networks do not model.
+    """
+    checkpoint = read_sf_checkpoint(path)
+    return agent_from_state_dict(checkpoint["model"], image_size=image_size, config=_run_config(path)).eval()

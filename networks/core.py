@@ -13,6 +13,7 @@ class LSTMCore(nn.Module):
     forward(inputs (T, B, input_size), state ((B, H), (B, H)) or None, first (T, B) bool or None)
     -> (outputs (T, B, H), new state). `first[t, b]` marks that step t of env b opens a new episode:
     the state is zeroed before that step, so memory never leaks across episodes.
+    step(inputs (B, input_size), state, first (B,)) is one of those steps.
     """
 
     def __init__(self, input_size: int, hidden_size: int = 256):
@@ -25,20 +26,35 @@ class LSTMCore(nn.Module):
         zeros = self.lstm.weight_ih_l0.new_zeros(batch_size, self.hidden_size)
         return zeros, zeros.clone()
 
+    def step(self, inputs: torch.Tensor, state: Optional[State] = None,
+             first: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, State]:
+        """One step, (B, input_size) -> ((B, H), new state): Sample Factory's rollout call.
+
+        Its sampler sets an env's state to exact zeros after that env's episode ended, and the core
+        runs one (1, B, D) step of the same nn.LSTM; so do we.
+        """
+        B = inputs.shape[0]
+        assert inputs.shape == (B, self.input_size), (inputs.shape, (B, self.input_size))
+        h, c = state if state is not None else self.initial_state(B)
+        if first is not None:
+            assert first.shape == (B,), (first.shape, (B,))
+            reset = first.bool().unsqueeze(-1)
+            h, c = h.masked_fill(reset, 0.0), c.masked_fill(reset, 0.0)
+        out, (h, c) = self.lstm(inputs.unsqueeze(0), (h.unsqueeze(0), c.unsqueeze(0)))
+        return out.squeeze(0), (h.squeeze(0), c.squeeze(0))
+
     def forward(self, inputs: torch.Tensor, state: Optional[State] = None,
                 first: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, State]:
         T, B = inputs.shape[:2]
         assert inputs.shape == (T, B, self.input_size), (inputs.shape, (T, B, self.input_size))
-        h, c = state if state is not None else self.initial_state(B)
         if first is None or not bool(first.any()):
+            # One nn.LSTM call over T steps gives the same bits as T single steps (tested).
+            h, c = state if state is not None else self.initial_state(B)
             out, (h, c) = self.lstm(inputs, (h.unsqueeze(0), c.unsqueeze(0)))
             return out, (h.squeeze(0), c.squeeze(0))
         assert first.shape == (T, B), (first.shape, (T, B))
-        keep = (~first.bool()).to(inputs.dtype).unsqueeze(-1)
         outputs = []
         for t in range(T):
-            h, c = h * keep[t], c * keep[t]
-            out, (h1, c1) = self.lstm(inputs[t : t + 1], (h.unsqueeze(0), c.unsqueeze(0)))
-            h, c = h1.squeeze(0), c1.squeeze(0)
+            out, state = self.step(inputs[t], state, first[t])
             outputs.append(out)
-        return torch.cat(outputs, dim=0), (h, c)
+        return torch.stack(outputs), state

@@ -8,7 +8,7 @@ from torch import nn
 class ConvEncoder(nn.Module):
     """Four stride-2 convolutions (DreamerV2's image encoder), optionally projected to `out_features`.
 
-    Input: (B, C, H, W) float in [0, 1] (a uint8 frame divided by 255), channels first.
+    Input: (B, C, H, W) float in [0, 1] (`preprocess_frames` of uint8 frames), channels first.
     Output: (B, out_size); leading dims beyond B are flattened in and restored, so (B, T, C, H, W)
     gives (B, T, out_size).
     """
@@ -41,5 +41,10 @@ class ConvEncoder(nn.Module):
 
 
 def preprocess_frames(frames: torch.Tensor) -> torch.Tensor:
-    """(..., H, W, C) uint8 frames, as envs and the offline datasets store them -> (..., C, H, W) in [0, 1]."""
-    return frames.movedim(-1, -3).float().div(255.0)
+    """(..., H, W, C) uint8 frames, as envs and the offline datasets store them -> (..., C, H, W) in [0, 1].
+
+    Bit for bit what Sample Factory feeds the encoder with --obs_scale=255: a contiguous
+    channels-first float32 copy multiplied in place by 1/255 (x / 255 differs in the last bit for
+    126 of the 256 byte values, and a channels-last input takes another convolution kernel).
+    """
+    return frames.movedim(-1, -3).contiguous().to(torch.float32, copy=True).mul_(1.0 / 255.0)

@@ -63,7 +63,8 @@ class GridAgent(RecurrentAgent):
     """RecurrentAgent over AMaze observations instead of camera frames.
 
     forward(obs {image (T, B, V, V, 3), agent_dir (T, B)[, agent_pos (T, B, 2)]}, state, first (T, B))
-    -> (logits (T, B, A), values (T, B), features (T, B, F), new state).
+    -> (logits (T, B, A), values (T, B), features (T, B, F), new state); step() takes the same dict
+    without T.
     """
 
     def encode(self, obs: Dict[str, torch.Tensor]) -> torch.Tensor:

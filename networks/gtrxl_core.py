@@ -114,6 +114,21 @@ class GTrXLCore(nn.Module):
         memory = flat[:, M:].reshape(B, self.num_layers, M, self.d_model).permute(1, 0, 2, 3)
         return flat[:, :M] > 0.5, memory
 
+    def step(self, inputs: torch.Tensor, state: Optional[State] = None,
+             first: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, State]:
+        """One step, (B, input_size) -> ((B, out_size), new state): Sample Factory's rollout call.
+
+        first[b] zeroes env b's state first, as its sampler zeroes the flat state after a done.
+        """
+        B = inputs.shape[0]
+        assert inputs.shape == (B, self.input_size), (inputs.shape, (B, self.input_size))
+        state = state if state is not None else self.initial_state(B)
+        if first is not None:
+            assert first.shape == (B,), (first.shape, (B,))
+            state = self.unflatten_state(self.flatten_state(state).masked_fill(first.bool().unsqueeze(-1), 0.0))
+        out, state = self(inputs.unsqueeze(0), state)
+        return out.squeeze(0), state
+
     def forward(self, inputs: torch.Tensor, state: Optional[State] = None,
                 first: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, State]:
         T, B = inputs.shape[:2]
@@ -136,4 +151,6 @@ class GTrXLCore(nn.Module):
             new_memory.append(torch.cat([layer_memory, x.detach().transpose(0, 1)], dim=1)[:, -M:])
             x = layer(x, layer_memory, visible, distance)
         new_valid = (key_valid & (key_segment == segment[:, -1:]))[:, -M:]
-        return self.out_norm(x), (new_valid, torch.stack(new_memory))
+        # Invalid slots hold zeros, so a state has one flat form however its episode started.
+        new_memory = torch.stack(new_memory) * new_valid.unsqueeze(-1).to(x.dtype)
+        return self.out_norm(x), (new_valid, new_memory)

@@ -14,7 +14,9 @@ from gymnasium import spaces
 from sample_factory.model.encoder import Encoder
 
 from envs.amaze import make_amaze_batch
+from envs.amaze.constants import NORMALIZE_DIVISOR
 from networks import GridEncoder
+from sf_maze.lifecycle import die_with_parent
 from sf_maze.params import _str2bool
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,9 @@ def add_amaze_args(parser) -> None:
                    help="Mazes one batched env steps together (Sample Factory sees them as agents)")
     p.add_argument("--amaze_obs_agent_pos", default=False, type=_str2bool,
                    help="Add the agent's (x, y) to the observation (minimax's obs_agent_pos)")
+    p.add_argument("--amaze_normalize_obs", default=False, type=_str2bool,
+                   help="Views as float32 codes / 10, as minimax's student gets them (the encoder multiplies back "
+                        "and embeds the integer codes, so checkpoints are the same either way)")
     p.add_argument("--amaze_encoder_out_size", default=128, type=int, help="Size of the GridEncoder's output")
     p.add_argument("--amaze_torch_threads", default=1, type=int,
                    help="Torch threads of the serial-mode process (0: leave torch's default)")
@@ -58,7 +63,7 @@ def amaze_defaults(parser) -> None:
         # minimax's maze student: LSTM-256 over a small conv; BPTT over 32 steps.
         rnn_size=256,
         rollout=32,
-        recurrence=32,
+        recurrence=-1,  # = rollout (Sample Factory resolves it), so --rollout alone changes both
         # Each rollout (64 mazes x 32 steps = 2048 samples; sync mode needs an exact multiple) is
         # learnt as 4 minibatches of 512: 4 updates per sample instead of 1 reached ~0.8 return on
         # amaze_7x7 in 300k steps where one 2048 batch stalled near 0.3.
@@ -90,16 +95,17 @@ def maze_seeds(run_seed: Optional[int], env_id: int, num_mazes: int) -> np.ndarr
 class AMazeSampleFactoryEnv(gym.Env):
     """AMazeBatch in the shape Sample Factory's batched sampler takes.
 
-    Observations are a dict of (N, ...) arrays: `obs` the (V, V, 3) uint8 view (SF scales and
-    normalises only the key `obs`), `agent_dir`, and `agent_pos` when enabled. `info["solved"]` flags,
-    per maze, a step that reached the goal; SF averages it over finished episodes (the solve rate).
+    Observations are a dict of (N, ...) arrays: `obs` the (V, V, 3) uint8 view, float32 codes / 10 with
+    normalize_obs (SF scales and normalises only the key `obs`), `agent_dir`, and `agent_pos` when
+    enabled. `info["solved"]` flags, per maze, a step that reached the goal; SF averages it over
+    finished episodes (the solve rate).
     """
 
     is_multiagent = True
 
     def __init__(self, env_name: str, num_mazes: int, run_seed: Optional[int] = None, env_id: int = 0,
-                 obs_agent_pos: bool = False, render_mode: Optional[str] = None):
-        self.batch = make_amaze_batch(env_name, num_mazes, obs_agent_pos=obs_agent_pos)
+                 obs_agent_pos: bool = False, render_mode: Optional[str] = None, normalize_obs: bool = False):
+        self.batch = make_amaze_batch(env_name, num_mazes, obs_agent_pos=obs_agent_pos, normalize_obs=normalize_obs)
         self.run_seed, self.env_id, self.render_mode = run_seed, env_id, render_mode
         single = self.batch.observation_space
         obs = {"obs": single["image"], "agent_dir": single["agent_dir"]}
@@ -139,6 +145,7 @@ class AMazeSampleFactoryEnv(gym.Env):
 
 def make_amaze_sf_env(full_env_name: str, cfg=None, env_config=None, render_mode: Optional[str] = None):
     """Sample Factory env function (top-level, so spawned workers can unpickle it)."""
+    die_with_parent()  # runs inside each rollout worker
     num_mazes = int(getattr(cfg, "amaze_num_envs", 64))
     if cfg is not None and not cfg.batched_sampling:
         raise ValueError("AMaze is a vectorised multi-agent env: it needs --batched_sampling=True")
@@ -157,7 +164,8 @@ def make_amaze_sf_env(full_env_name: str, cfg=None, env_config=None, render_mode
     log.debug("AMaze %s: env %d steps %d mazes", full_env_name, env_id, num_mazes)
     return AMazeSampleFactoryEnv(full_env_name, num_mazes, run_seed=getattr(cfg, "seed", None), env_id=env_id,
                                  obs_agent_pos=bool(getattr(cfg, "amaze_obs_agent_pos", False)),
-                                 render_mode=render_mode)
+                                 render_mode=render_mode,
+                                 normalize_obs=bool(getattr(cfg, "amaze_normalize_obs", False)))
 
 
 # ---- model --------------------------------------------------------------------------------------
@@ -174,9 +182,16 @@ class AMazeEncoder(Encoder):
             raise ValueError(f"GridEncoder takes (V, V, 3) MiniGrid views, got {obs_space['obs'].shape}")
         pos_size = int(obs_space["agent_pos"].high.max()) + 1 if "agent_pos" in obs_space.spaces else 0
         self.net = GridEncoder(view_size=view, pos_size=pos_size, out_size=cfg.amaze_encoder_out_size)
+        # normalize_obs views (float, codes / 10) go back to the integer codes GridEncoder embeds, so a
+        # checkpoint is the same network whichever way it was trained.
+        normalized = np.issubdtype(obs_space["obs"].dtype, np.floating) and float(obs_space["obs"].high.max()) <= 1.0
+        self.code_scale = NORMALIZE_DIVISOR if normalized else 1.0
 
     def forward(self, obs_dict):
-        return self.net(obs_dict["obs"], obs_dict["agent_dir"], obs_dict.get("agent_pos"))
+        image = obs_dict["obs"]
+        if self.code_scale != 1.0:
+            image = torch.round(image * self.code_scale)
+        return self.net(image, obs_dict["agent_dir"], obs_dict.get("agent_pos"))
 
     def get_out_size(self) -> int:
         return self.net.out_size

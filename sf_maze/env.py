@@ -7,6 +7,7 @@ import numpy as np
 from gymnasium import spaces
 
 from envs import make_env
+from sf_maze.lifecycle import die_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ class SampleFactoryObservation(gym.Wrapper):
 
 def make_sf_env(full_env_name: str, cfg=None, env_config=None, render_mode: Optional[str] = None) -> gym.Env:
     """Sample Factory env function: top-level, so spawned workers can unpickle it."""
+    die_with_parent()  # runs inside each rollout worker
     overrides = {}
     if full_env_name.startswith("memory_") and cfg is not None:
         overrides["reference_impl"] = bool(getattr(cfg, "maze_reference_impl", False))

@@ -18,6 +18,7 @@ import sys
 from typing import Dict, List, Optional
 
 from sf_maze.checks import InputError, check_env_name
+from sf_maze.references import format_references
 
 log = logging.getLogger(__name__)
 
@@ -91,9 +92,8 @@ def format_report(report: dict) -> str:
         ci = f"[{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]"
         lines.append(f"{name:<16}{_fmt(r['mean']):>8}{_fmt(r['std']):>8}   {ci:<18}"
                      f"{_fmt(h['first'], 4):>20}{_fmt(h['second'], 4):>10}")
-    refs = report.get("references") or {}
-    if refs:
-        lines.append("published (full episodes): " + ", ".join(f"{k} {v:g}" for k, v in refs.items()))
+    if report.get("references"):
+        lines.append("published (full episodes): " + format_references(report["env"]))
     if report.get("random_note"):
         lines.append(report["random_note"])
     return "\n".join(lines)
@@ -114,8 +114,10 @@ def write_outputs(out_dir: str, stem: str, report: dict, rows: List[dict]) -> Di
 
 def evaluate(cfg, checkpoint: Optional[str]) -> dict:
     """Runs the episodes; returns the report dict (also what the JSON holds)."""
+    import torch
+
     from sf_maze.policy import RandomPolicy, TrainedPolicy, make_eval_env, single_thread_cpu_inference
-    from sf_maze.references import reference_scores
+    from sf_maze.references import reference_budgets, reference_scores
     from sf_maze.rollout import EnvPool, run_episodes
 
     single_thread_cpu_inference(cfg)
@@ -127,6 +129,9 @@ def evaluate(cfg, checkpoint: Optional[str]) -> dict:
             policy = TrainedPolicy(cfg, pool.observation_space, pool.action_space, checkpoint,
                                    deterministic=bool(cfg.eval_deterministic))
             env_steps = policy.env_steps
+            # Actions are sampled with torch's global generator: seeded, the same checkpoint and seeds
+            # give the same scores.
+            torch.manual_seed(cfg.eval_seed)
             episodes = run_episodes(pool, policy, seeds, desc="agent")
             scores["agent"] = score(episodes)
             rows += episode_rows("agent", episodes)
@@ -149,7 +154,8 @@ def evaluate(cfg, checkpoint: Optional[str]) -> dict:
                 checkpoint_env_steps=env_steps, label=label, episodes=cfg.episodes, eval_seed=cfg.eval_seed,
                 max_episode_steps=cfg.max_episode_steps, full_episodes=not cfg.max_episode_steps,
                 deterministic=bool(cfg.eval_deterministic), confidence=0.95, scores=scores,
-                references=reference_scores(cfg.env), random_note=random_note, rows=rows)
+                references=reference_scores(cfg.env), reference_budgets=reference_budgets(cfg.env),
+                random_note=random_note, rows=rows)
 
 
 def main(argv: Optional[List[str]] = None) -> int:

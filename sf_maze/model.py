@@ -11,6 +11,7 @@ from sample_factory.model.encoder import Encoder
 
 from networks import ConvEncoder, LSTMCore, PolicyValueHeads
 from sf_maze.cores import MazeMemoryCore, uses_maze_core
+from sf_maze.lifecycle import die_with_parent
 from sf_maze.patches import apply_sf_patches
 
 
@@ -86,6 +87,7 @@ def make_core(cfg, core_input_size: int) -> ModelCore:
 
 def make_actor_critic(cfg, obs_space, action_space):
     apply_sf_patches()  # runs in the learner process, where the patched code executes
+    die_with_parent()  # runs inside the learner and inference workers
     return MazeActorCritic(global_model_factory(), obs_space, action_space, cfg)
 
 

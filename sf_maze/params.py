@@ -1,7 +1,42 @@
 """Our command-line flags (prefixed `maze_`) and our defaults for Sample Factory's own flags."""
 import os
+from typing import Dict
 
+import psutil
 import torch
+
+# Memory of a rollout worker stepping fast Memory Maze envs, measured inside a real training run
+# (benchmarks/worker_memory.py, memory_9x9, 1/2/4 envs: worker USS 1.03/1.51/2.81 GiB, i.e. 0.59 GiB
+# per env on top of 0.44; main + learner + inference 0.71 GiB on CPU), rounded up.
+ENV_GIB = 0.6  # one more env in a worker
+WORKER_GIB = 0.5  # a worker process with torch, MuJoCo and its buffers, before its envs
+LEARNER_GIB = 2.0  # main process, learner and inference worker together (room for CUDA's host memory)
+MEMORY_HEADROOM = 0.8  # leave a fifth of the free memory to the system and the page cache
+
+
+def usable_cpus() -> int:
+    """Cores this process may run on (Slurm and taskset restrict affinity, os.cpu_count does not see it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def machine_defaults(cpus: int, available_gib: float) -> Dict[str, int]:
+    """Rollout workers and envs per worker for a machine: one worker per core (the env steps on the
+    CPU are the bottleneck, the learner waits on them), 4 envs each (two splits, so a worker steps
+    one half while inference runs on the other), fewer when the free memory would not hold them."""
+    num_workers, envs = max(1, cpus), 4
+
+    def needed(workers: int, envs_per_worker: int) -> float:
+        return LEARNER_GIB + workers * (WORKER_GIB + envs_per_worker * ENV_GIB)
+
+    budget = MEMORY_HEADROOM * available_gib
+    while envs > 2 and needed(num_workers, envs) > budget:
+        envs //= 2
+    while num_workers > 1 and needed(num_workers, envs) > budget:
+        num_workers -= 1
+    return dict(num_workers=num_workers, num_envs_per_worker=envs, worker_num_splits=2)
 
 
 def add_maze_args(parser) -> None:
@@ -17,7 +52,7 @@ def add_maze_args(parser) -> None:
 
 def maze_defaults(parser) -> None:
     """Defaults for Memory Maze; each differs from Sample Factory's for the reason given."""
-    cpus = os.cpu_count() or 2
+    machine = machine_defaults(usable_cpus(), psutil.virtual_memory().available / 1024 ** 3)
     parser.set_defaults(
         algo="APPO",
         with_vtrace=True,  # IMPALA-style off-policy correction, the paper's baseline
@@ -26,20 +61,22 @@ def maze_defaults(parser) -> None:
         rnn_type="lstm",
         rnn_size=256,  # LSTM-256, the paper's IMPALA core
         rollout=32,
-        recurrence=32,  # with an RNN, recurrence == rollout: BPTT over the whole rollout
+        recurrence=-1,  # Sample Factory's "= rollout" (V-trace needs recurrence == rollout): --rollout=64 alone works
         batch_size=256,
         num_batches_per_epoch=1,
         num_epochs=1,
         learning_rate=2e-4,
         gamma=0.99,
+        # Memory Maze episodes end only at the time limit, which the agent cannot see: a zero target
+        # there would teach it that the maze suddenly stops paying. Bootstrapping the truncated step
+        # with the value keeps the target what it would have been; --value_bootstrap=False trains the
+        # other way (time limit as a true end, Sample Factory's default).
+        value_bootstrap=True,
         exploration_loss_coeff=0.01,  # IMPALA's entropy cost; SF's 0.003 collapses early on sparse rewards
         max_grad_norm=40.0,
         obs_scale=255.0,  # uint8 frames -> [0, 1], what networks.ConvEncoder expects
         normalize_input=False,  # fixed pixel scale, so the plain networks reproduce the policy from weights alone
-        # One Memory Maze env holds ~1 GB; 2 workers x 4 envs fit a 24 GiB machine.
-        num_workers=min(cpus, 4),
-        num_envs_per_worker=4,
-        worker_num_splits=2,
+        **machine,  # workers x envs from the cores and free memory (machine_defaults)
         device="gpu" if torch.cuda.is_available() else "cpu",
         train_for_env_steps=100_000_000,  # the paper's budget
         save_every_sec=120,

@@ -17,7 +17,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from sf_maze.checks import InputError
+from sf_maze.checks import InputError, read_saved_config
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +59,7 @@ def read_scalars(run_dir: str, tag: str = DEFAULT_TAG, policy_index: int = 0) ->
 
 
 def run_config(run_dir: str) -> dict:
-    path = os.path.join(run_dir, "config.json")
-    if not os.path.isfile(path):
-        return {}
-    with open(path) as f:
-        return json.load(f)
+    return read_saved_config(run_dir) or {}
 
 
 def config_key(config: dict) -> str:
@@ -120,7 +116,7 @@ def plot_curves(run_dirs_by_group: Dict[str, Sequence[str]], out_path: str, env_
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from sf_maze.references import reference_scores
+    from sf_maze.references import reference_budgets, reference_scores
 
     fig, ax = plt.subplots(figsize=(8, 5))
     plotted, errors = 0, []
@@ -156,10 +152,12 @@ def plot_curves(run_dirs_by_group: Dict[str, Sequence[str]], out_path: str, env_
         log.warning("Skipped: %s", error)
 
     if tag == DEFAULT_TAG and env_name:
+        budgets = reference_budgets(env_name)
         for name, value in reference_scores(env_name).items():
             color, style = REFERENCE_STYLE.get(name, ("grey", "-."))
             ax.axhline(value, color=color, linestyle=style, linewidth=1)
-            ax.annotate(f"{name} {value:g}", (1.0, value), xycoords=("axes fraction", "data"), ha="right",
+            label = f"{name} {value:g}" + (f" ({budgets[name]})" if name in budgets else "")
+            ax.annotate(label, (1.0, value), xycoords=("axes fraction", "data"), ha="right",
                         va="bottom", fontsize=8, color=color)
     ax.set_xlabel("env steps")
     ax.set_ylabel("episode return" if tag == DEFAULT_TAG else tag)

@@ -9,7 +9,6 @@ the same pieces (config.json merged with the command line, `create_actor_critic`
 import glob
 import logging
 import os
-import pickle
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import gymnasium as gym
@@ -66,6 +65,9 @@ def load_experiment_cfg(cfg):
     """config.json of the experiment with the flags given on the command line applied over it."""
     from sample_factory.cfg.arguments import load_from_checkpoint
 
+    from sf_maze.checks import read_saved_config
+
+    read_saved_config(os.path.join(cfg.train_dir, cfg.experiment))  # one line for a corrupt file, not a trace
     return load_from_checkpoint(cfg)
 
 
@@ -208,26 +210,13 @@ class RandomPolicy:
 
 
 def load_checkpoint_file(path: str) -> dict:
-    """torch.load that names the file on failure.
-
-    Sample Factory's checkpoints hold only tensors and numbers, which load with weights_only=True;
-    files written by other code versions may pickle more, and are loaded fully only because they
-    come from the user's own train_dir.
-    """
-    import torch
+    """The checkpoint as a dict (networks.read_sf_checkpoint), an InputError naming the file on failure."""
+    from networks.checkpoint import read_sf_checkpoint
 
     try:
-        try:
-            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-        except pickle.UnpicklingError:
-            log.warning("%s holds non-tensor Python objects; loading it as a trusted local file", path)
-            checkpoint = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as error:
-        first = str(error).splitlines()[0] if str(error) else ""
-        raise InputError(f"Checkpoint {path} cannot be loaded ({type(error).__name__}: {first})") from None
-    if not isinstance(checkpoint, dict) or "model" not in checkpoint:
-        raise InputError(f"Checkpoint {path} has no 'model' entry: not a Sample Factory checkpoint")
-    return checkpoint
+        return read_sf_checkpoint(path)
+    except (ValueError, FileNotFoundError) as error:
+        raise InputError(str(error)) from None
 
 
 def load_experiment(cfg) -> Tuple[object, str]:

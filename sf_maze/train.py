@@ -68,9 +68,36 @@ def configure_wandb(cfg) -> None:
         os.environ.setdefault("WANDB_DIR", run_dir)
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def run(cfg, run_dir: str) -> int:
+    """Sample Factory's run_rl with stop signals routed to a clean stop; records how the run ended.
+
+    Returns Sample Factory's status, or 128 + the signal number when a stop signal ended the run
+    (what a shell reports for a process killed by it, so schedulers see "interrupted", not "done").
+    """
     from sample_factory.algo.utils.misc import ExperimentStatus
-    from sample_factory.train import run_rl
+    from sample_factory.train import make_runner
+
+    from sf_maze.lifecycle import GracefulStop
+
+    write_status(run_dir, "running")
+    try:
+        cfg, runner = make_runner(cfg)
+        with GracefulStop(runner) as stop:
+            status = runner.init()
+            if status == ExperimentStatus.SUCCESS:
+                status = runner.run()
+    except BaseException as error:
+        write_status(run_dir, "interrupted" if isinstance(error, KeyboardInterrupt) else "failed", error=repr(error))
+        raise
+    if stop.received is not None:
+        write_status(run_dir, "interrupted", signal=stop.signal_name, exit_status=int(status))
+        return 128 + stop.received
+    ended = {ExperimentStatus.SUCCESS: "finished", ExperimentStatus.INTERRUPTED: "interrupted"}.get(status, "failed")
+    write_status(run_dir, ended, exit_status=int(status))
+    return status
+
+
+def main(argv: Optional[List[str]] = None) -> int:
 
     register_components()
     cfg = parse_args(argv)
@@ -87,16 +114,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             print(f"sf_maze.train: {cfg.experiment} already reached {reached} >= {budget} env steps; nothing to do")
             return 0
     configure_wandb(cfg)
-    run_dir = os.path.join(cfg.train_dir, cfg.experiment)
-    write_status(run_dir, "running")
-    try:
-        status = run_rl(cfg)
-    except BaseException as error:
-        write_status(run_dir, "interrupted" if isinstance(error, KeyboardInterrupt) else "failed", error=repr(error))
-        raise
-    ended = {ExperimentStatus.SUCCESS: "finished", ExperimentStatus.INTERRUPTED: "interrupted"}.get(status, "failed")
-    write_status(run_dir, ended, exit_status=int(status))
-    return status
+    return run(cfg, os.path.join(cfg.train_dir, cfg.experiment))
 
 
 if __name__ == "__main__":

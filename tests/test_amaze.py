@@ -302,3 +302,61 @@ def test_ood_goal_reachable(key):
         state, grid = env.state, env._core.grid[0]
         assert grid.shape == OOD_SIZES[key][:2]
         assert path_length(grid == 0, state["agent_pos"], state["goal_pos"]) > 0, (key, seed)
+
+
+# ---- OOD layouts pinned to minimax's text, PerfectMaze, sample_n_walls ---------------------------
+# sha256 (first 16 hex digits) of "rows joined by '/'|agent=x,y|dir=d|goals=x,y;x,y", computed from
+# the wall_map strings (spaces removed), agent_pos, agent_dir_idx (None -> 0, as MazeSingleton does)
+# and goal_pos of each class in minimax's src/minimax/envs/maze/maze_ood.py at commit d053054c.
+MINIMAX_OOD_CHECKSUMS = {
+    "SIXTEEN_ROOMS": "c1a775834e12f114",
+    "SIXTEEN_ROOMS2": "1a82bf7a036a0dbf",
+    "LABYRINTH": "e8e4e87e5ad2d40e",
+    "LABYRINTH_FLIPPED": "5bc48837f5b91057",
+    "LABYRINTH2": "4cfaeb26a93320cc",
+    "STANDARD_MAZE": "eceaed4d195df938",
+    "STANDARD_MAZE2": "32c1bd67c1b294e6",
+    "STANDARD_MAZE3": "3f17ad885e3f2506",
+    "SMALL_CORRIDOR": "a2703a611fdd3df8",
+    "LARGE_CORRIDOR": "b3f8f94e3ed0f763",
+}
+
+
+@pytest.mark.parametrize("key", sorted(MINIMAX_OOD_CHECKSUMS))
+def test_fixed_ood_layouts_match_minimax_text(key):
+    import hashlib
+
+    from envs.amaze import ood_layouts
+
+    spec = getattr(ood_layouts, key)
+    text = ("/".join(spec["rows"]) + f"|agent={spec['agent'][0]},{spec['agent'][1]}|dir={spec['dir']}|goals="
+            + ";".join(f"{x},{y}" for x, y in spec["goals"]))
+    assert hashlib.sha256(text.encode()).hexdigest()[:16] == MINIMAX_OOD_CHECKSUMS[key]
+
+
+def test_perfect_maze_is_a_spanning_tree():
+    env = make_amaze("amaze_ood_perfectmaze")
+    for seed in range(5):
+        env.reset(seed=seed)
+        free = ~env.state["wall_map"]
+        assert (~free).sum() == 72  # 13x13: 7x7 lattice cells + 48 links are free
+        edges = (free[1:, :] & free[:-1, :]).sum() + (free[:, 1:] & free[:, :-1]).sum()
+        assert edges == free.sum() - 1  # a tree has one edge fewer than nodes ...
+        seen, queue = {tuple(env.state["agent_pos"])}, deque([tuple(env.state["agent_pos"])])
+        while queue:  # ... and is connected
+            x, y = queue.popleft()
+            for dx, dy in VEC.values():
+                nx, ny = x + dx, y + dy
+                if 0 <= nx < 13 and 0 <= ny < 13 and free[ny, nx] and (nx, ny) not in seen:
+                    seen.add((nx, ny))
+                    queue.append((nx, ny))
+        assert len(seen) == free.sum()
+
+
+def test_sample_n_walls_distribution():
+    # minimax: randint(0, n) walls, padded to at least one -> P(1) = 2/n, P(k) = 1/n for 1 < k < n.
+    n, k = 4, 4000
+    cfg = AMazeConfig(height=7, width=7, n_walls=n, sample_n_walls=True)
+    grids = sample_random_mazes(cfg, [np.random.default_rng(s) for s in range(k)]).grid
+    counts = np.bincount((grids == WALL).sum(axis=(1, 2)), minlength=n + 1)
+    np.testing.assert_allclose(counts / k, [0, 2 / n, 1 / n, 1 / n, 0], atol=0.03)

@@ -125,7 +125,7 @@ def test_checkpoint_loads_bit_exact_against_sample_factory(trained):
     actor_critic.eval()
 
     B = 8
-    batch = make_amaze_batch(ENV, B, seed=1_000_000)
+    batch = make_amaze_batch(ENV, B, seed=1_000_000, max_episode_steps=12)  # time limits: resets mid-run
     obs, _ = batch.reset()
     rnn_states, state = torch.zeros(B, model_utils.get_rnn_size(cfg)), None
     first = torch.ones(1, B, dtype=torch.bool)

@@ -150,3 +150,18 @@ def test_bad_sizes_are_refused(name, kwargs):
     builder = {"gru": GRUCore, "gtrxl": GTrXLCore}[name]
     with pytest.raises((ValueError, RuntimeError)):
         builder(IN, **kwargs)
+
+
+def test_step_with_first_equals_forward_with_first(core):
+    """step() (what the plain agent runs per env step) == forward over the sequence, resets included."""
+    T, B = 10, 3
+    inputs = torch.randn(T, B, IN)
+    first = torch.rand(T, B) < 0.25
+    start = _random_state(core, B)
+    whole, whole_state = core(inputs, start, first)
+    state, steps = start, []
+    for t in range(T):
+        out, state = core.step(inputs[t], state, first[t])
+        steps.append(out)
+    torch.testing.assert_close(torch.stack(steps), whole, atol=ATOL, rtol=0)
+    torch.testing.assert_close(core.flatten_state(state), core.flatten_state(whole_state), atol=ATOL, rtol=0)

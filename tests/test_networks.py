@@ -32,7 +32,7 @@ def test_preprocess_frames_layout_and_range():
     frames = torch.randint(0, 256, (4, 2, 64, 64, 3), dtype=torch.uint8)
     x = preprocess_frames(frames)
     assert x.shape == (4, 2, 3, 64, 64) and x.dtype == torch.float32
-    assert torch.equal(x[1, 1, 2], frames[1, 1, :, :, 2].float() / 255)
+    assert torch.equal(x[1, 1, 2], frames[1, 1, :, :, 2].float() * (1.0 / 255))  # Sample Factory scales by mul
 
 
 def test_heads_shapes():

@@ -43,15 +43,21 @@ class AMazeBatch:
     Each maze draws its layouts from its own numpy Generator, so maze i with seed s matches a
     single env seeded s, episode after episode.
 
+    With `levels` (Layouts of N mazes, e.g. a teacher's designs) maze i replays levels[i] on every
+    reset instead of sampling (minimax's student playing a designed level).
+
     Also a Sample Factory multi-agent env: num_agents = N, per-agent observation/action spaces.
     """
 
     is_multiagent = True
 
     def __init__(self, cfg: AMazeConfig, sampler: Sampler, num_envs: int, auto_reset: bool = True,
-                 seed: SeedLike = None, render_mode: Optional[str] = None):
+                 seed: SeedLike = None, render_mode: Optional[str] = None, levels: Optional[Layouts] = None):
         if num_envs < 1:
             raise ValueError(f"num_envs must be >= 1, got {num_envs}")
+        if levels is not None and len(levels) != num_envs:
+            raise ValueError(f"Got {len(levels)} levels for {num_envs} envs")
+        self.levels = levels
         self.cfg, self.sampler, self.num_envs, self.auto_reset = cfg, sampler, num_envs, auto_reset
         self.render_mode = render_mode
         self.observation_space, self.action_space = observation_space(cfg), action_space()
@@ -111,6 +117,9 @@ class AMazeBatch:
         return self.observe(), {}
 
     def _reset_slots(self, slots: np.ndarray) -> None:
+        if self.levels is not None:
+            self.load(self.levels.take(slots), slots)
+            return
         self.load(self.sampler(self.cfg, self._generators_for(slots)), slots)
 
     def load(self, layouts: Layouts, slots: Optional[np.ndarray] = None) -> None:
@@ -203,6 +212,15 @@ class AMazeBatch:
     def wall_map(self) -> np.ndarray:
         """(N, H, W) bool, True at walls."""
         return self.grid == WALL
+
+    def layouts(self) -> Layouts:
+        """The N mazes as Layouts with the agents' current poses (their start poses right after a
+        reset), e.g. for level_metrics as minimax's get_env_metrics reads its state."""
+        has_distractor = self.distractor >= 0
+        distractor = np.where(has_distractor[:, None], self._xy(np.where(has_distractor, self.distractor, self._base)),
+                              -1)
+        return Layouts(grid=self.grid, agent_pos=self.agent_pos, agent_dir=self.dir.copy(), goal_pos=self.goal_pos,
+                       distractor_pos=distractor)
 
     def render(self, index: int = 0) -> np.ndarray:
         """Top-down RGB frame of maze `index`, see render.py."""

@@ -29,6 +29,11 @@ class Layouts:
     def __len__(self) -> int:
         return len(self.grid)
 
+    def take(self, indices) -> "Layouts":
+        """The layouts at `indices` (a sequence of ints), as a new Layouts."""
+        indices = np.asarray(indices, dtype=np.int64).reshape(-1)
+        return Layouts(*(getattr(self, f)[indices].copy() for f in Layouts.__dataclass_fields__))
+
     @staticmethod
     def concat(items: Sequence["Layouts"]) -> "Layouts":
         return Layouts(*(np.concatenate([getattr(it, f) for it in items]) for f in Layouts.__dataclass_fields__))

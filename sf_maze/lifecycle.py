@@ -1,0 +1,122 @@
+"""How a run ends: workers die with the main process, and SIGTERM/SIGUSR1/SIGINT stop it cleanly.
+
+Sample Factory 2.1.1 starts its learner, inference and rollout workers as plain child processes: a
+`kill -9` of the main process (the OOM killer, a scheduler) leaves them running, holding gigabytes
+and CPU. Each worker runs `die_with_parent()` as soon as it imports this module (which unpickling
+its start-up arguments does) and again from env and model construction, so the kernel kills it
+when the main process goes, with a watchdog thread as the fallback where prctl is missing.
+
+Cluster schedulers announce preemption and time limits with a signal (Slurm: SIGTERM, or the one
+given to `--signal`, here SIGUSR1). `GracefulStop` turns it into Sample Factory's own end of
+training: save a checkpoint, stop every component, return; the caller marks the run `interrupted`.
+"""
+import ctypes
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+from typing import Optional
+
+log = logging.getLogger(__name__)
+
+_PR_SET_PDEATHSIG = 1
+_WATCHDOG_PERIOD_S = 1.0
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR1, signal.SIGINT)
+_installed_in_pid: Optional[int] = None
+
+
+def die_with_parent() -> None:
+    """In a child process: exit when the process that started it exits, however it exits, and leave
+    stop signals to the main process.
+
+    Slurm sends SIGTERM to every process of a job at once; a worker that died of it would take the
+    learner down before the main process could save. Idempotent, and a no-op in the main process
+    (serial mode runs everything there).
+    """
+    global _installed_in_pid
+    if not _in_child_process() or _installed_in_pid == os.getpid():
+        return
+    _installed_in_pid = os.getpid()
+    parent = multiprocessing.parent_process()  # None while a spawned child still unpickles its arguments
+    parent_pid = parent.pid if parent is not None else os.getppid()
+    if threading.current_thread() is threading.main_thread():  # signal.signal works there only
+        for signum in (signal.SIGTERM, signal.SIGUSR1):
+            signal.signal(signum, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError) as error:  # no prctl: the watchdog alone does the job
+            log.debug("prctl(PR_SET_PDEATHSIG) unavailable: %s", error)
+    # The parent may have died before prctl took effect; the watchdog also covers systems without prctl.
+    threading.Thread(target=_watch_parent, args=(parent_pid,), name="parent-watchdog", daemon=True).start()
+
+
+def _in_child_process() -> bool:
+    # multiprocessing names every child it starts before unpickling the child's arguments.
+    return multiprocessing.current_process().name != "MainProcess"
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(_WATCHDOG_PERIOD_S)
+    os._exit(1)
+
+
+class GracefulStop:
+    """Routes SIGTERM, SIGUSR1 and the first SIGINT of a training run to Sample Factory's clean stop.
+
+    A signal handler may run in the middle of the runner's event loop, so it only records the
+    signal; a timer on that loop polls the record and calls the runner's own `_stop_training()`,
+    the path a finished run takes (checkpoint, then every component stops). A second SIGINT raises
+    KeyboardInterrupt as usual, for a user who does not want to wait.
+    """
+
+    poll_interval_s = 0.5
+
+    def __init__(self, runner):
+        self.runner = runner
+        self.received: Optional[int] = None
+        self._previous = {}
+
+    def __enter__(self) -> "GracefulStop":
+        from signal_slot.signal_slot import EventLoopObject, Timer
+
+        class SignalPoller(EventLoopObject):
+            def poll(poller):
+                if self.received is not None and not self.runner.stopped:
+                    self.runner._stop_training()
+
+        self._poller = SignalPoller(self.runner.event_loop, "signal_poller")
+        self._timer = Timer(self.runner.event_loop, self.poll_interval_s)
+        self._timer.timeout.connect(self._poller.poll)
+        for signum in STOP_SIGNALS:
+            self._previous[signum] = signal.signal(signum, self._on_signal)
+        return self
+
+    def _on_signal(self, signum, frame) -> None:
+        if self.received is not None:
+            if signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            return
+        self.received = signum
+        log.warning("Received %s: saving a checkpoint and stopping", signal.Signals(signum).name)
+
+    def __exit__(self, *exc) -> None:
+        self._timer.stop()
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+    @property
+    def signal_name(self) -> Optional[str]:
+        return None if self.received is None else signal.Signals(self.received).name
+
+
+# Sample Factory's workers import this module while they unpickle their start-up arguments (the
+# registered env and model factories live in sf_maze), before they wait for any message from the
+# main process; a worker that waited for a message from a dead main process would wait forever.
+if _in_child_process():
+    die_with_parent()

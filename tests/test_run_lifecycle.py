@@ -1,0 +1,205 @@
+"""Real runs ended the ways real runs end: SIGTERM (preemption), kill -9 (OOM killer), Slurm's
+time-limit signal through the sbatch template, each followed by a relaunch that resumes."""
+import glob
+import json
+import os
+import re
+import signal
+import string
+import subprocess
+import sys
+import threading
+import time
+
+import psutil
+import pytest
+
+from networks.checkpoint import read_sf_checkpoint
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# A real parallel run (learner, inference and rollout worker processes), as small as it gets.
+PARALLEL_RUN = [
+    "--env=memory_9x9", "--experiment=lifecycle", "--num_workers=1", "--num_envs_per_worker=2",
+    "--worker_num_splits=1", "--rollout=16", "--batch_size=32", "--seed=1", "--device=cpu",
+    "--decorrelate_envs_on_one_worker=False",
+]
+
+
+class Run:
+    """A training process in its own session, its output collected by a thread."""
+
+    def __init__(self, command, env=None):
+        self.process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                        start_new_session=True, env=env)
+        self.lines = []
+        threading.Thread(target=lambda: self.lines.extend(self.process.stdout), daemon=True).start()
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def wait_for(self, predicate, what: str, timeout: float = 300) -> None:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if predicate():
+                return
+            if self.process.poll() is not None:
+                raise AssertionError(f"run exited ({self.process.returncode}) before {what}:\n{self.output[-3000:]}")
+            time.sleep(0.5)
+        raise AssertionError(f"no {what} within {timeout} s:\n{self.output[-3000:]}")
+
+    def descendants(self):
+        return psutil.Process(self.process.pid).children(recursive=True)
+
+    def kill_everything(self) -> None:
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def frames_trained(output: str) -> int:
+    """The last 'Total num frames' Sample Factory reported (0 before the first report)."""
+    found = re.findall(r"Total num frames: (\d+)", output)
+    return int(found[-1]) if found else 0
+
+
+def train_command(train_dir, *extra):
+    return [sys.executable, "-m", "sf_maze.train", f"--train_dir={train_dir}", *PARALLEL_RUN, *extra]
+
+
+def latest_checkpoint(run_dir):
+    paths = sorted(glob.glob(os.path.join(run_dir, "checkpoint_p0", "checkpoint_*.pth")))
+    return paths[-1] if paths else None
+
+
+def saved_env_steps(run_dir) -> int:
+    path = latest_checkpoint(run_dir)
+    return read_sf_checkpoint(path)["env_steps"] if path else 0
+
+
+def alive(processes):
+    left = []
+    for process in processes:
+        try:
+            if process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
+                left.append(process)
+        except psutil.NoSuchProcess:
+            pass
+    return left
+
+
+@pytest.fixture
+def run_dir(tmp_path):
+    return tmp_path, os.path.join(tmp_path, "lifecycle")
+
+
+def test_sigterm_saves_marks_interrupted_and_the_relaunch_resumes(run_dir):
+    train_dir, experiment_dir = run_dir
+    # No periodic saves: a checkpoint can only come from the stop.
+    run = Run(train_command(train_dir, "--train_for_env_steps=1000000", "--save_every_sec=100000"))
+    try:
+        run.wait_for(lambda: frames_trained(run.output) > 0 and len(run.descendants()) >= 3, "training with workers")
+        workers = run.descendants()
+        run.wait_for(lambda: read_status_of(experiment_dir) == "running", "a running status")
+        run.process.send_signal(signal.SIGTERM)
+        run.process.wait(timeout=120)
+        assert run.process.returncode == 128 + signal.SIGTERM, run.output[-3000:]
+        checkpoint = latest_checkpoint(experiment_dir)
+        assert checkpoint is not None, "SIGTERM did not save a checkpoint"
+        saved_steps = read_sf_checkpoint(checkpoint)["env_steps"]
+        assert saved_steps > 0
+        with open(os.path.join(experiment_dir, "run_status.json")) as f:
+            record = json.load(f)
+        assert record["status"] == "interrupted" and record["signal"] == "SIGTERM", record
+        deadline = time.time() + 15
+        while alive(workers) and time.time() < deadline:
+            time.sleep(0.5)
+        assert not alive(workers), f"workers left after a clean stop: {alive(workers)}"
+    finally:
+        run.kill_everything()
+
+    relaunch = Run(train_command(train_dir, f"--train_for_env_steps={saved_steps + 64}"))
+    try:
+        relaunch.process.wait(timeout=300)
+        assert relaunch.process.returncode == 0, relaunch.output[-3000:]
+        assert f"self.env_steps={saved_steps}" in relaunch.output, "the relaunch did not resume from the SIGTERM checkpoint"
+    finally:
+        relaunch.kill_everything()
+
+
+def read_status_of(experiment_dir):
+    from sf_maze.run_status import read_status
+
+    record = read_status(experiment_dir)
+    return record and record["status"]
+
+
+def test_kill_9_of_the_main_process_leaves_no_worker_and_the_relaunch_resumes(run_dir):
+    train_dir, experiment_dir = run_dir
+    run = Run(train_command(train_dir, "--train_for_env_steps=1000000", "--save_every_sec=5"))
+    try:
+        run.wait_for(lambda: saved_env_steps(experiment_dir) > 0 and len(run.descendants()) >= 3,
+                     "a checkpoint of some training, workers running")
+        workers = run.descendants()
+        names = {p.pid: " ".join(p.cmdline()[-2:]) for p in workers}
+        run.process.kill()  # SIGKILL to the main process only, as the OOM killer does
+        run.process.wait(timeout=10)
+        deadline = time.time() + 15
+        while alive(workers) and time.time() < deadline:
+            time.sleep(0.5)
+        left = alive(workers)
+        assert not left, f"still running 15 s after kill -9 of the main process: {[names[p.pid] for p in left]}"
+        assert read_status_of(experiment_dir) == "died"
+        saved_steps = saved_env_steps(experiment_dir)
+    finally:
+        run.kill_everything()
+
+    relaunch = Run(train_command(train_dir, f"--train_for_env_steps={saved_steps + 64}"))
+    try:
+        relaunch.process.wait(timeout=300)
+        assert relaunch.process.returncode == 0, relaunch.output[-3000:]
+        assert f"self.env_steps={saved_steps}" in relaunch.output, "the relaunch did not resume"
+        assert read_status_of(experiment_dir) == "finished"
+    finally:
+        relaunch.kill_everything()
+
+
+def test_sbatch_template_checkpoints_and_requeues_on_the_time_limit_signal(tmp_path):
+    """The job script as Slurm runs it: USR1 to the batch shell -> checkpoint, `scontrol requeue`,
+    and the requeued script resumes. `scontrol` is a stand-in that records its arguments."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "scontrol_calls"
+    (bin_dir / "scontrol").write_text(f"#!/bin/sh\necho \"$@\" >> {calls}\n")
+    (bin_dir / "scontrol").chmod(0o755)
+    train_dir, experiment = tmp_path / "runs", "slurm_run"
+    command = (f"python -m sf_maze.train --env=amaze_7x7 --experiment={experiment} --train_dir={train_dir} "
+               "--train_for_env_steps=10000000 --save_every_sec=100000 --seed=3")
+    with open(os.path.join(REPO, "launcher", "sbatch_template.sh")) as f:
+        script = string.Template(f.read()).substitute(CMD=command, FILENAME="job.sh", PARTITION="", GPU=1, CPU=2,
+                                                      TIMEOUT="1:00:00")
+    assert "#SBATCH --signal=B:USR1@" in script and "#SBATCH --requeue" in script
+    (tmp_path / "job.sh").write_text(script)
+    env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}", SLURM_JOB_ID="4242", SF_MAZE_ROOT=REPO,
+               SF_MAZE_VENV=sys.prefix)
+    job = Run(["bash", str(tmp_path / "job.sh")], env=env)
+    run_dir = os.path.join(train_dir, experiment)
+    try:
+        job.wait_for(lambda: frames_trained(job.output) > 0 and read_status_of(run_dir) == "running", "training in the job")
+        job.process.send_signal(signal.SIGUSR1)  # Slurm's B:USR1 goes to the batch shell only
+        job.process.wait(timeout=120)
+        assert job.process.returncode == 0, job.output[-3000:]
+        assert calls.read_text().split() == ["requeue", "4242"]
+        with open(os.path.join(run_dir, "run_status.json")) as f:
+            assert json.load(f)["signal"] == "SIGUSR1"
+        saved_steps = read_sf_checkpoint(latest_checkpoint(run_dir))["env_steps"]
+    finally:
+        job.kill_everything()
+
+    requeued = Run(["bash", str(tmp_path / "job.sh")], env=env)
+    try:
+        requeued.wait_for(lambda: f"self.env_steps={saved_steps}" in requeued.output, "the requeued job resuming",
+                          timeout=120)
+    finally:
+        requeued.kill_everything()
