@@ -5,11 +5,16 @@
 from networks.agent import RecurrentAgent
 from networks.checkpoint import agent_from_state_dict, load_sf_checkpoint, read_sf_checkpoint
 from networks.core import LSTMCore
+from networks.core_loading import build_core, core_from_state_dict
 from networks.encoder import ConvEncoder, preprocess_frames
 from networks.grid_encoder import GridAgent, GridEncoder
+from networks.gru_core import GRUCore
+from networks.gtrxl_core import GTrXLCore
 from networks.heads import PolicyValueHeads
+from networks.lru_core import LRUCore
 
 __all__ = [
-    "ConvEncoder", "GridAgent", "GridEncoder", "LSTMCore", "PolicyValueHeads", "RecurrentAgent", "agent_from_state_dict",
-    "load_sf_checkpoint", "preprocess_frames", "read_sf_checkpoint",
+    "ConvEncoder", "GRUCore", "GTrXLCore", "GridAgent", "GridEncoder", "LRUCore", "LSTMCore", "PolicyValueHeads",
+    "RecurrentAgent", "agent_from_state_dict", "build_core", "core_from_state_dict", "load_sf_checkpoint",
+    "preprocess_frames", "read_sf_checkpoint",
 ]

@@ -189,3 +189,13 @@ def test_memory_cores_sweep_has_every_core_and_seed_and_parses(tmp_path):
         seen.add((cfg.env, cfg.maze_core if cfg.use_rnn else "none", cfg.seed))
     assert len(seen) == len(runs)
     assert {core for _, core, _ in seen} == {"lstm", "gru", "gtrxl", "lru", "none"}
+
+
+def test_evaluate_scores_every_core(trained, tmp_path):
+    from sf_maze.evaluate import main as evaluate
+
+    core, train_dir, _, _ = trained
+    argv = [f"--env={ENV}", f"--experiment={core}", f"--train_dir={train_dir}", "--max_episode_steps=10",
+            "--episodes=2", "--num_envs=1", f"--out={tmp_path}"]
+    assert evaluate(argv) == 0
+    assert list(tmp_path.glob("*.json")), "evaluate wrote no result file"
