@@ -6,6 +6,8 @@ from typing import Optional, Tuple
 import torch
 from torch import nn
 
+OUTPUT_GAIN = 0.1  # initial gain of the output LayerNorm (see __init__)
+
 
 def linear_scan(decay: torch.Tensor, inputs: torch.Tensor, initial: torch.Tensor) -> torch.Tensor:
     """All states of h_t = decay_t * h_{t-1} + inputs_t, h_{-1} = initial, in log2(T) parallel steps.
@@ -100,7 +102,11 @@ class LRUCore(nn.Module):
         self.input_size, self.d_model, self.num_layers, self.lru_state_size = input_size, d_model, num_layers, state_size
         self.input_projection = nn.Linear(input_size, d_model)
         self.layers = nn.ModuleList(LRUBlock(d_model, state_size) for _ in range(num_layers))
+        # Output gain starts at 0.1: heads then see features of an LSTM's scale at init and the first policy is
+        # near uniform. With unit-scale features it was not (entropy 1.47 vs ln 7 = 1.95 on AMaze), and the
+        # sparse-reward memory maze was never solved once in 300k steps (measured with GTrXL).
         self.out_norm = nn.LayerNorm(d_model)
+        nn.init.constant_(self.out_norm.weight, OUTPUT_GAIN)
         self.out_size: int = d_model
         self.state_size: int = 2 * num_layers * state_size
 
