@@ -203,3 +203,31 @@ def test_sbatch_template_checkpoints_and_requeues_on_the_time_limit_signal(tmp_p
                           timeout=120)
     finally:
         requeued.kill_everything()
+
+
+def test_relaunch_after_a_best_checkpoint_resumes(tmp_path):
+    """Past --save_best_after Sample Factory stores best_performance as a numpy scalar; relaunching,
+    the sweep report and the loader must all read such checkpoints (they crashed on it before)."""
+    from launcher.report import _run_state
+    from networks import load_sf_checkpoint
+    from sf_maze.checks import reached_env_steps
+
+    common = [sys.executable, "-m", "sf_maze.train", "--env=amaze_7x7", "--experiment=best", f"--train_dir={tmp_path}",
+              "--seed=2", "--save_best_after=1000", "--save_best_every_sec=1", "--save_every_sec=1"]
+    first = subprocess.run(common + ["--train_for_env_steps=40000"], cwd=REPO, capture_output=True, text=True,
+                           timeout=300)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    run_dir = os.path.join(tmp_path, "best")
+    best = glob.glob(os.path.join(run_dir, "checkpoint_p0", "best_*.pth"))
+    assert best, "no best checkpoint: the run did not cross --save_best_after"
+    latest = read_sf_checkpoint(latest_checkpoint(run_dir))
+    assert type(latest["best_performance"]).__module__ == "numpy"  # what weights_only loading used to refuse
+    reached = reached_env_steps(run_dir)
+    assert reached >= 40000
+    assert _run_state(dict(run_dir=run_dir, budget=40000))["status"] == "finished"
+    assert load_sf_checkpoint(best[0]).heads.num_actions == 7
+
+    second = subprocess.run(common + [f"--train_for_env_steps={reached + 4096}"], cwd=REPO, capture_output=True,
+                            text=True, timeout=300)
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    assert f"self.env_steps={reached}" in second.stdout + second.stderr
