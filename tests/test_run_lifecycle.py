@@ -15,6 +15,7 @@ import psutil
 import pytest
 
 from networks.checkpoint import read_sf_checkpoint
+from sf_maze.lifecycle import still_running
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # A real parallel run (learner, inference and rollout worker processes), as small as it gets.
@@ -78,15 +79,15 @@ def saved_env_steps(run_dir) -> int:
     return read_sf_checkpoint(path)["env_steps"] if path else 0
 
 
-def alive(processes):
-    left = []
-    for process in processes:
-        try:
-            if process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
-                left.append(process)
-        except psutil.NoSuchProcess:
-            pass
-    return left
+def assert_relaunch_resumes(train_dir, saved_steps: int) -> None:
+    """The same command, relaunched with a budget just past the checkpoint, resumes from it."""
+    relaunch = Run(train_command(train_dir, f"--train_for_env_steps={saved_steps + 64}"))
+    try:
+        relaunch.process.wait(timeout=300)
+        assert relaunch.process.returncode == 0, relaunch.output[-3000:]
+        assert f"self.env_steps={saved_steps}" in relaunch.output, "the relaunch did not resume from the checkpoint"
+    finally:
+        relaunch.kill_everything()
 
 
 @pytest.fixture
@@ -113,19 +114,13 @@ def test_sigterm_saves_marks_interrupted_and_the_relaunch_resumes(run_dir):
             record = json.load(f)
         assert record["status"] == "interrupted" and record["signal"] == "SIGTERM", record
         deadline = time.time() + 15
-        while alive(workers) and time.time() < deadline:
+        while still_running(workers) and time.time() < deadline:
             time.sleep(0.5)
-        assert not alive(workers), f"workers left after a clean stop: {alive(workers)}"
+        assert not still_running(workers), f"workers left after a clean stop: {still_running(workers)}"
     finally:
         run.kill_everything()
 
-    relaunch = Run(train_command(train_dir, f"--train_for_env_steps={saved_steps + 64}"))
-    try:
-        relaunch.process.wait(timeout=300)
-        assert relaunch.process.returncode == 0, relaunch.output[-3000:]
-        assert f"self.env_steps={saved_steps}" in relaunch.output, "the relaunch did not resume from the SIGTERM checkpoint"
-    finally:
-        relaunch.kill_everything()
+    assert_relaunch_resumes(train_dir, saved_steps)
 
 
 def read_status_of(experiment_dir):
@@ -146,23 +141,17 @@ def test_kill_9_of_the_main_process_leaves_no_worker_and_the_relaunch_resumes(ru
         run.process.kill()  # SIGKILL to the main process only, as the OOM killer does
         run.process.wait(timeout=10)
         deadline = time.time() + 15
-        while alive(workers) and time.time() < deadline:
+        while still_running(workers) and time.time() < deadline:
             time.sleep(0.5)
-        left = alive(workers)
+        left = still_running(workers)
         assert not left, f"still running 15 s after kill -9 of the main process: {[names[p.pid] for p in left]}"
         assert read_status_of(experiment_dir) == "died"
         saved_steps = saved_env_steps(experiment_dir)
     finally:
         run.kill_everything()
 
-    relaunch = Run(train_command(train_dir, f"--train_for_env_steps={saved_steps + 64}"))
-    try:
-        relaunch.process.wait(timeout=300)
-        assert relaunch.process.returncode == 0, relaunch.output[-3000:]
-        assert f"self.env_steps={saved_steps}" in relaunch.output, "the relaunch did not resume"
-        assert read_status_of(experiment_dir) == "finished"
-    finally:
-        relaunch.kill_everything()
+    assert_relaunch_resumes(train_dir, saved_steps)
+    assert read_status_of(experiment_dir) == "finished"
 
 
 def test_sbatch_template_checkpoints_and_requeues_on_the_time_limit_signal(tmp_path):
