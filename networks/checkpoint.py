@@ -21,7 +21,7 @@ from networks.heads import PolicyValueHeads
 log = logging.getLogger(__name__)
 
 
-def _numpy_scalar_globals() -> List[Any]:
+def checkpoint_safe_globals() -> List[Any]:
     """What unpickling numpy scalars needs beyond tensors: Sample Factory saves best_performance as
     a numpy scalar (np.float32 from np.mean) once --save_best_after is reached. Every scalar dtype
     class is listed, so a float64 or integer score loads too, and the scalar constructor under both
@@ -44,7 +44,7 @@ def read_sf_checkpoint(path: str) -> Dict[str, Any]:
     if not os.path.isfile(path):
         raise FileNotFoundError(f"No checkpoint file at {path}")
     try:
-        with torch.serialization.safe_globals(_numpy_scalar_globals()):
+        with torch.serialization.safe_globals(checkpoint_safe_globals()):
             checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # a truncated or foreign file: say which one, not a pickle trace
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""

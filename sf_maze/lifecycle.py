@@ -66,6 +66,20 @@ def _watch_parent(parent_pid: int) -> None:
     os._exit(1)
 
 
+def still_running(processes) -> list:
+    """The psutil.Process objects among `processes` that still run (zombies count as ended)."""
+    import psutil
+
+    running = []
+    for process in processes:
+        try:
+            if process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
+                running.append(process)
+        except psutil.NoSuchProcess:
+            pass
+    return running
+
+
 class GracefulStop:
     """Routes SIGTERM, SIGUSR1 and the first SIGINT of a training run to Sample Factory's clean stop.
 

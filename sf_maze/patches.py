@@ -6,6 +6,10 @@ idempotent.
 """
 import functools
 
+import torch
+
+from networks.checkpoint import checkpoint_safe_globals
+
 _APPLIED = False
 
 
@@ -27,4 +31,9 @@ def apply_sf_patches() -> None:
         return original(self, train_loop_vars)
 
     Learner._record_summaries = record_summaries
+
+    # The learner resumes with torch.load's default weights_only=True, which refuses the numpy
+    # scalar (best_performance) Sample Factory itself stores once --save_best_after is passed; after
+    # three failed tries it trains from scratch and its rotation deletes the real checkpoints.
+    torch.serialization.add_safe_globals(checkpoint_safe_globals())
     _APPLIED = True

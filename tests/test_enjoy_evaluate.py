@@ -192,6 +192,18 @@ def test_evaluate_scores_checkpoint_and_random_on_same_seeds(trained, tmp_path, 
     assert report["episode_returns"]["agent"] == [float(r["episode_return"]) for r in rows[:2]]
 
 
+def test_evaluate_workers_print_no_gym_banner(tmp_path):
+    """Each env worker process imports Sample Factory; with the old gym package installed each one
+    printed gym's deprecation banner."""
+    command = [sys.executable, "-m", "sf_maze.evaluate", "--env=amaze_7x7", "--random", "--episodes=2",
+               "--num_envs=2", "--max_episode_steps=5", f"--out={tmp_path}"]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "random" in result.stdout
+    banner = ("Gym has been unmaintained", "upgrade to Gymnasium")
+    assert not any(line in result.stderr for line in banner), result.stderr[-2000:]
+
+
 # ---- missing inputs -------------------------------------------------------------------------------
 @pytest.mark.parametrize("module", ["sf_maze.enjoy", "sf_maze.evaluate"])
 def test_missing_experiment_or_checkpoint_is_one_clear_line(trained, tmp_path, capsys, module):

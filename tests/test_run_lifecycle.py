@@ -15,6 +15,7 @@ import psutil
 import pytest
 
 from networks.checkpoint import read_sf_checkpoint
+from sf_maze.lifecycle import still_running
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # A real parallel run (learner, inference and rollout worker processes), as small as it gets.
@@ -78,15 +79,15 @@ def saved_env_steps(run_dir) -> int:
     return read_sf_checkpoint(path)["env_steps"] if path else 0
 
 
-def alive(processes):
-    left = []
-    for process in processes:
-        try:
-            if process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
-                left.append(process)
-        except psutil.NoSuchProcess:
-            pass
-    return left
+def assert_relaunch_resumes(train_dir, saved_steps: int) -> None:
+    """The same command, relaunched with a budget just past the checkpoint, resumes from it."""
+    relaunch = Run(train_command(train_dir, f"--train_for_env_steps={saved_steps + 64}"))
+    try:
+        relaunch.process.wait(timeout=300)
+        assert relaunch.process.returncode == 0, relaunch.output[-3000:]
+        assert f"self.env_steps={saved_steps}" in relaunch.output, "the relaunch did not resume from the checkpoint"
+    finally:
+        relaunch.kill_everything()
 
 
 @pytest.fixture
@@ -113,19 +114,13 @@ def test_sigterm_saves_marks_interrupted_and_the_relaunch_resumes(run_dir):
             record = json.load(f)
         assert record["status"] == "interrupted" and record["signal"] == "SIGTERM", record
         deadline = time.time() + 15
-        while alive(workers) and time.time() < deadline:
+        while still_running(workers) and time.time() < deadline:
             time.sleep(0.5)
-        assert not alive(workers), f"workers left after a clean stop: {alive(workers)}"
+        assert not still_running(workers), f"workers left after a clean stop: {still_running(workers)}"
     finally:
         run.kill_everything()
 
-    relaunch = Run(train_command(train_dir, f"--train_for_env_steps={saved_steps + 64}"))
-    try:
-        relaunch.process.wait(timeout=300)
-        assert relaunch.process.returncode == 0, relaunch.output[-3000:]
-        assert f"self.env_steps={saved_steps}" in relaunch.output, "the relaunch did not resume from the SIGTERM checkpoint"
-    finally:
-        relaunch.kill_everything()
+    assert_relaunch_resumes(train_dir, saved_steps)
 
 
 def read_status_of(experiment_dir):
@@ -146,23 +141,17 @@ def test_kill_9_of_the_main_process_leaves_no_worker_and_the_relaunch_resumes(ru
         run.process.kill()  # SIGKILL to the main process only, as the OOM killer does
         run.process.wait(timeout=10)
         deadline = time.time() + 15
-        while alive(workers) and time.time() < deadline:
+        while still_running(workers) and time.time() < deadline:
             time.sleep(0.5)
-        left = alive(workers)
+        left = still_running(workers)
         assert not left, f"still running 15 s after kill -9 of the main process: {[names[p.pid] for p in left]}"
         assert read_status_of(experiment_dir) == "died"
         saved_steps = saved_env_steps(experiment_dir)
     finally:
         run.kill_everything()
 
-    relaunch = Run(train_command(train_dir, f"--train_for_env_steps={saved_steps + 64}"))
-    try:
-        relaunch.process.wait(timeout=300)
-        assert relaunch.process.returncode == 0, relaunch.output[-3000:]
-        assert f"self.env_steps={saved_steps}" in relaunch.output, "the relaunch did not resume"
-        assert read_status_of(experiment_dir) == "finished"
-    finally:
-        relaunch.kill_everything()
+    assert_relaunch_resumes(train_dir, saved_steps)
+    assert read_status_of(experiment_dir) == "finished"
 
 
 def test_sbatch_template_checkpoints_and_requeues_on_the_time_limit_signal(tmp_path):
@@ -203,3 +192,31 @@ def test_sbatch_template_checkpoints_and_requeues_on_the_time_limit_signal(tmp_p
                           timeout=120)
     finally:
         requeued.kill_everything()
+
+
+def test_relaunch_after_a_best_checkpoint_resumes(tmp_path):
+    """Past --save_best_after Sample Factory stores best_performance as a numpy scalar; relaunching,
+    the sweep report and the loader must all read such checkpoints (they crashed on it before)."""
+    from launcher.report import _run_state
+    from networks import load_sf_checkpoint
+    from sf_maze.checks import reached_env_steps
+
+    common = [sys.executable, "-m", "sf_maze.train", "--env=amaze_7x7", "--experiment=best", f"--train_dir={tmp_path}",
+              "--seed=2", "--save_best_after=1000", "--save_best_every_sec=1", "--save_every_sec=1"]
+    first = subprocess.run(common + ["--train_for_env_steps=40000"], cwd=REPO, capture_output=True, text=True,
+                           timeout=300)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    run_dir = os.path.join(tmp_path, "best")
+    best = glob.glob(os.path.join(run_dir, "checkpoint_p0", "best_*.pth"))
+    assert best, "no best checkpoint: the run did not cross --save_best_after"
+    latest = read_sf_checkpoint(latest_checkpoint(run_dir))
+    assert type(latest["best_performance"]).__module__ == "numpy"  # what weights_only loading used to refuse
+    reached = reached_env_steps(run_dir)
+    assert reached >= 40000
+    assert _run_state(dict(run_dir=run_dir, budget=40000))["status"] == "finished"
+    assert load_sf_checkpoint(best[0]).heads.num_actions == 7
+
+    second = subprocess.run(common + [f"--train_for_env_steps={reached + 4096}"], cwd=REPO, capture_output=True,
+                            text=True, timeout=300)
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    assert f"self.env_steps={reached}" in second.stdout + second.stderr

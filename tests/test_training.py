@@ -13,7 +13,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXPERIMENT = "pytest_run"
 SHORT_RUN = [
     "--env=memory_9x9", f"--experiment={EXPERIMENT}", "--serial_mode=True", "--async_rl=False",
-    "--num_workers=1", "--num_envs_per_worker=2", "--worker_num_splits=1", "--rollout=16", "--recurrence=16",
+    "--num_workers=1", "--num_envs_per_worker=2", "--worker_num_splits=1", "--rollout=16",  # recurrence follows
     "--batch_size=32", "--decorrelate_envs_on_one_worker=False", "--seed=1", "--device=cpu", "--save_every_sec=5",
 ]
 
@@ -130,3 +130,48 @@ def test_help_shows_our_flags_beside_sample_factorys():
     result = run_cli("--help")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "--maze_reference_impl" in result.stdout and "--num_workers" in result.stdout
+
+
+def test_corrupt_config_json_is_one_clear_line(trained, tmp_path):
+    train_dir, _ = trained
+    copy = tmp_path / "copy"
+    shutil.copytree(train_dir, copy)
+    config = copy / EXPERIMENT / "config.json"
+    config.write_text('{"env": "memory_9x9", "train_for')
+    result = run_cli("--env=memory_9x9", f"--experiment={EXPERIMENT}", f"--train_dir={copy}")
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("sf_maze.train: error:")]
+    assert len(errors) == 1 and str(config) in errors[0], result.stderr
+    assert config.read_text() == '{"env": "memory_9x9", "train_for'
+
+
+@pytest.mark.parametrize("flags,named", [(["--rnn_type=gru"], "--rnn_type=gru"),
+                                         (["--rnn_num_layers=2"], "--rnn_num_layers=2"),
+                                         (["--rollout=64", "--recurrence=32"], "--recurrence=32")])
+def test_unsupported_model_flags_are_refused_before_any_worker_starts(tmp_path, flags, named):
+    result = run_cli("--env=memory_9x9", f"--train_dir={tmp_path}", *flags)
+    assert result.returncode == 2, result.stderr[-2000:]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("sf_maze.train: error:")]
+    assert len(errors) == 1 and named in errors[0], result.stderr
+    assert not any(tmp_path.iterdir()), "nothing may be written for a refused run"
+
+
+def test_defaults_follow_cores_and_memory():
+    from sf_maze.params import ENV_GIB, LEARNER_GIB, WORKER_GIB, machine_defaults
+
+    assert machine_defaults(2, 24.0) == dict(num_workers=2, num_envs_per_worker=4, worker_num_splits=2)
+    assert machine_defaults(16, 120.0) == dict(num_workers=16, num_envs_per_worker=4, worker_num_splits=2)
+    # Too little memory for 16 x 4 envs: fewer envs per worker first, then fewer workers.
+    small = machine_defaults(16, 20.0)
+    assert small["num_envs_per_worker"] == 2 and small["num_workers"] < 16
+    used = LEARNER_GIB + small["num_workers"] * (WORKER_GIB + 2 * ENV_GIB)
+    assert used <= 0.8 * 20.0 < used + WORKER_GIB + 2 * ENV_GIB
+    assert machine_defaults(1, 1.0)["num_workers"] == 1  # never zero
+
+
+def test_value_bootstrap_and_recurrence_defaults_are_on_the_parsed_config():
+    from sf_maze.train import parse_args, register_components
+
+    register_components()
+    cfg = parse_args(["--env=memory_9x9", "--rollout=64"])
+    assert cfg.value_bootstrap is True and cfg.recurrence == -1  # Sample Factory resolves -1 to rollout
