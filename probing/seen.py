@@ -13,36 +13,46 @@ import numpy as np
 
 FIELD_OF_VIEW_DEGREES = 80.0
 RAYS = 33  # about 2.5 degrees apart: a 1-cell gap 9 cells away still gets a ray
-SAMPLE_SPACING = 0.1  # grid units between points along a ray
 
 
 def visible_cells(layout: np.ndarray, agent_pos: np.ndarray, agent_dir: np.ndarray, *,
-                  fov_degrees: float = FIELD_OF_VIEW_DEGREES, rays: int = RAYS,
-                  spacing: float = SAMPLE_SPACING) -> np.ndarray:
+                  fov_degrees: float = FIELD_OF_VIEW_DEGREES, rays: int = RAYS) -> np.ndarray:
     """(N, N) layout (1 = free, [y, x]), (T, 2) positions (grid units), (T, 2) unit directions ->
-    (T, N*N) bool: cell y*N + x is in view at step t."""
+    (T, N*N) bool: cell y*N + x is in view at step t.
+
+    Rays walk the grid cell by cell (Amanatides-Woo traversal), all T x rays of them at once: each
+    iteration marks every live ray's cell and moves it across the nearer cell border.
+    """
     size = layout.shape[0]
-    # A ring of wall around the grid stops rays that leave it; the ring is cropped off at the end.
-    free = np.zeros((size + 2, size + 2), dtype=bool)
-    free[1:-1, 1:-1] = np.asarray(layout) > 0.5
+    free = np.asarray(layout).reshape(-1) > 0.5
     steps = agent_pos.shape[0]
-    heading = np.arctan2(agent_dir[:, 1], agent_dir[:, 0])  # (T,)
-    offsets = np.deg2rad(np.linspace(-fov_degrees / 2, fov_degrees / 2, rays))
-    angles = (heading[:, None] + offsets[None, :]).astype(np.float32)  # (T, R)
-    distances = np.arange(0.0, size * np.sqrt(2) + spacing, spacing, dtype=np.float32)  # (S,)
-    position = np.asarray(agent_pos, np.float32) + 1.0  # in padded cells
-    # Truncation is floor for the non-negative values; anything below 0 is clipped onto the ring.
-    cell_x = np.clip(position[:, 0, None, None] + np.cos(angles)[..., None] * distances, 0, size + 1).astype(np.int16)
-    cell_y = np.clip(position[:, 1, None, None] + np.sin(angles)[..., None] * distances, 0, size + 1).astype(np.int16)
-    cell = cell_y.astype(np.int32) * (size + 2) + cell_x  # (T, R, S) padded cell index
-    blocked = ~free.reshape(-1)[cell]
-    # Points up to and including a ray's first blocked one are visible (rays start in a free cell).
-    first_blocked = np.where(blocked.any(-1), blocked.argmax(-1), blocked.shape[-1] - 1)  # (T, R)
-    visible = np.arange(blocked.shape[-1], dtype=np.int32) <= first_blocked[..., None]
-    mask = np.zeros((steps, (size + 2) ** 2), dtype=bool)
-    step_index = np.broadcast_to(np.arange(steps, dtype=np.int32)[:, None, None], visible.shape)
-    mask[step_index[visible], cell[visible]] = True
-    return mask.reshape(steps, size + 2, size + 2)[:, 1:-1, 1:-1].reshape(steps, size * size)
+    heading = np.arctan2(agent_dir[:, 1], agent_dir[:, 0])
+    angles = (heading[:, None] + np.deg2rad(np.linspace(-fov_degrees / 2, fov_degrees / 2, rays))[None]).reshape(-1)
+    step_index = np.repeat(np.arange(steps), rays)
+    origin = np.repeat(np.asarray(agent_pos, np.float64), rays, axis=0)  # (T*R, 2)
+    direction = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    cell = np.floor(origin).astype(np.int64)
+    step = np.where(direction >= 0, 1, -1)
+    with np.errstate(divide="ignore"):
+        delta = np.where(direction != 0, 1.0 / np.abs(direction), np.inf)  # ray length per cell crossed
+        border = np.where(direction >= 0, cell + 1 - origin, origin - cell)
+        next_cross = np.where(direction != 0, border * delta, np.inf)  # ray length to the next x / y border
+    mask = np.zeros((steps, size * size), dtype=bool)
+    live = np.ones(len(angles), dtype=bool)
+    for _ in range(2 * size + 2):  # a ray crosses at most 2N borders before leaving the grid
+        inside = live & (cell[:, 0] >= 0) & (cell[:, 0] < size) & (cell[:, 1] >= 0) & (cell[:, 1] < size)
+        flat = cell[inside, 1] * size + cell[inside, 0]
+        mask[step_index[inside], flat] = True  # a wall cell is seen too, and stops its ray
+        blocked = np.ones(len(angles), dtype=bool)
+        blocked[inside] = ~free[flat]
+        live &= ~blocked
+        if not live.any():
+            break
+        axis = (next_cross[:, 1] < next_cross[:, 0]).astype(np.int64)  # 0: cross an x border, 1: a y border
+        rows = np.arange(len(angles))
+        cell[rows, axis] += step[rows, axis]
+        next_cross[rows, axis] += delta[rows, axis]
+    return mask
 
 
 def seen_so_far(layout: np.ndarray, agent_pos: np.ndarray, agent_dir: np.ndarray, **kwargs) -> np.ndarray:

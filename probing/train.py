@@ -129,7 +129,7 @@ def evaluate(target: str, predict_episode, labels: RowStore, episodes: range) ->
     return summarize(target, per_episode)
 
 
-def train_mean(target: str, labels: RowStore, chunk_rows: int = 100_000) -> np.ndarray:
+def train_mean(target: str, labels: RowStore, chunk_rows: int = 20_000) -> np.ndarray:
     """Per-column mean of a label array over the train split, read in chunks."""
     total = np.zeros(labels.width(target), np.float64)
     for start in range(0, labels.rows, chunk_rows):
