@@ -188,3 +188,10 @@ def test_model_oracle_is_renamed():
         load_representation("oracle")
     extractor, keys = load_representation("state")
     assert extractor is state_features and "maze_layout" in keys
+
+
+def test_generation_throughput_per_worker():
+    from probing.generate import episodes_per_hour
+
+    # 10 episodes in half an hour on 2 workers: 20 per hour in all, 10 per worker.
+    assert episodes_per_hour(10, 1800.0, 2) == pytest.approx(10.0)
