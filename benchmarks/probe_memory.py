@@ -19,14 +19,20 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def subset_folder(data: str, episodes: int, out_dir: str) -> str:
+def subset_folder(data: str, episodes: int, out_dir: str, allow_repeats: bool = False) -> str:
+    """A folder of links to the first `episodes` files of `data`; with allow_repeats, files are cycled
+    (each repeat under a new name) when `data` has fewer: memory depends on the rows, not their content."""
     files = sorted(glob.glob(os.path.join(data, "*.npz")))
-    if len(files) < episodes:
-        raise SystemExit(f"{data} has {len(files)} episodes, fewer than {episodes}")
+    if not files or (len(files) < episodes and not allow_repeats):
+        raise SystemExit(f"{data} has {len(files)} episodes, fewer than {episodes} (see --allow_repeats)")
     folder = os.path.join(out_dir, f"data_{episodes}ep")
     os.makedirs(folder, exist_ok=True)
-    for path in files[:episodes]:
-        link = os.path.join(folder, os.path.basename(path))
+    for index in range(episodes):
+        path = files[index % len(files)]
+        name = os.path.basename(path)
+        if index >= len(files):
+            name = name.replace(".npz", f"_copy{index // len(files)}.npz")
+        link = os.path.join(folder, name)
         if not os.path.exists(link):
             os.symlink(os.path.abspath(path), link)
     return folder
@@ -40,11 +46,12 @@ def main() -> None:
     parser.add_argument("--data", required=True)
     parser.add_argument("--episodes", default="50,500")
     parser.add_argument("--out_dir", required=True, help="Subset folders, result JSONs and the shared work dir")
+    parser.add_argument("--allow_repeats", action="store_true", help="Cycle --data's files to reach a size")
     args = parser.parse_args(own)
     model = next((a.split("=", 1)[1] for a in extra if a.startswith("--model=")), "random")
     rows = []
     for episodes in [int(n) for n in args.episodes.split(",")]:
-        folder = subset_folder(args.data, episodes, args.out_dir)
+        folder = subset_folder(args.data, episodes, args.out_dir, args.allow_repeats)
         out = os.path.join(args.out_dir, f"{model.split(':')[0]}_{episodes}ep.json")
         command = [sys.executable, "-m", "probing.train", f"--data={folder}", f"--out={out}",
                    f"--work_dir={os.path.join(args.out_dir, 'probe_work')}", *extra]
