@@ -32,9 +32,9 @@ from sf_maze.evaluate import DEFAULT_EVAL_SEED, file_stem  # noqa: E402
 
 log = logging.getLogger("memory_learning")
 
-# Training on this project's 2-core CPU machine runs at ~150 frames/s (benchmarks/train_fps.py,
-# README: 156 fps; 151 fps in this script's own pipeline check), so 1M frames take ~1.8 h: the most
-# that fits the ~2 h budget while meeting the 1M-frame floor. A second agent (--no_memory) doubles it.
+# Training on this project's 2-core CPU machine runs at ~156 frames/s (benchmarks/train_fps.py, in the
+# README), so 1M frames take ~1.8 h: the ~2 h budget, and the 1M-frame floor. A second agent
+# (--no_memory) doubles it. Other jobs on the cores slow it down: ~50 frames/s at load average 12.
 DEFAULT_FRAMES = 1_000_000
 # Sample Factory writes the episode return (`reward/reward`) as a mean over the last --stats_avg
 # episodes and only once that many have ended (default 100). Memory Maze 9x9 episodes are 1000
@@ -88,7 +88,8 @@ def run_streaming(command: List[str], log_path: str, show: Optional[str] = None)
             for line in child.stdout:
                 log_file.write(line)
                 if show and show in line:
-                    print("   " + line.strip()[-150:], flush=True)
+                    # from the marker on, without the logger's prefix and colour codes
+                    print("   " + line[line.index(show):].split("\x1b")[0].strip(), flush=True)
             return child.wait()
         finally:
             for s, handler in previous.items():
