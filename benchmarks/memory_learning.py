@@ -69,7 +69,8 @@ class StopRequested(Exception):
 
 def run_streaming(command: List[str], log_path: str, show: Optional[str] = None) -> int:
     """Runs `command` with its output appended to log_path; lines containing `show` are echoed as
-    progress. SIGTERM/SIGINT to this script are passed on, so the child saves its checkpoint first."""
+    progress. SIGTERM or SIGINT to this script reach the child as one SIGTERM (a training run saves its
+    checkpoint and stops; a second SIGINT would make it stop without saving); StopRequested then."""
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
     environment = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
     with open(log_path, "a") as log_file:
@@ -79,8 +80,8 @@ def run_streaming(command: List[str], log_path: str, show: Optional[str] = None)
                                  stderr=subprocess.STDOUT, text=True, bufsize=1)
         previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
 
-        def forward(signum, _frame):
-            child.send_signal(signum)
+        def forward(_signum, _frame):
+            child.send_signal(signal.SIGTERM)
 
         for s in previous:
             signal.signal(s, forward)
@@ -90,10 +91,13 @@ def run_streaming(command: List[str], log_path: str, show: Optional[str] = None)
                 if show and show in line:
                     # from the marker on, without the logger's prefix and colour codes
                     print("   " + line[line.index(show):].split("\x1b")[0].strip(), flush=True)
-            return child.wait()
+            status = child.wait()
         finally:
             for s, handler in previous.items():
                 signal.signal(s, handler)
+    if status in (130, 143) or status < 0:  # the run's own "stopped by a signal", or killed by one
+        raise StopRequested(status if status > 0 else 128 - status)
+    return status
 
 
 def log_tail(path: str, chars: int = 3000) -> str:
@@ -115,8 +119,6 @@ def train(args, variant: str, seed: int) -> dict:
     log.info("%s: training %d -> %d frames (log: %s)", experiment, before, args.frames,
              os.path.join(run_dir, "memory_learning_train.log"))
     status = run_streaming(command, os.path.join(run_dir, "memory_learning_train.log"), show="Fps is")
-    if status in (130, 143, -signal.SIGINT, -signal.SIGTERM):
-        raise StopRequested(status if status > 0 else 128 - status)
     if status != 0:
         raise RuntimeError(f"{' '.join(command)} exited with {status}:\n"
                            f"{log_tail(os.path.join(run_dir, 'memory_learning_train.log'))}")
@@ -311,9 +313,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         random_report = evaluate_random(args)
         for run in trained:
             run["report"] = evaluate_run(args, run["experiment"])
-    except StopRequested as stop:
-        log.warning("Interrupted (%s); run the same command again to continue from the checkpoints", stop)
-        return stop.exit_code
+    except (StopRequested, KeyboardInterrupt) as stop:
+        log.warning("Interrupted; run the same command again to continue from the checkpoints")
+        return getattr(stop, "exit_code", 130)
     except RuntimeError as error:
         print(f"memory_learning: error: {error}", file=sys.stderr)
         return 1

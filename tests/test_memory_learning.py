@@ -71,14 +71,15 @@ def test_table_rows_are_sf_maze_evaluate_statistics(bench):
     def episode(rewards):
         return dict(rewards=np.asarray(rewards, dtype=float), length=len(rewards))
 
-    # returns 1 and 3: mean 2, std sqrt(2); first halves pay 0 and 1 over 2 steps, second halves 1 and 2.
+    # returns 1 and 3: mean 2, std sqrt(2), t(0.975, 1) = 12.71; per-step rates: first halves 0 and 0.5,
+    # second halves 0.5 and 1.
     agent = score([episode([0, 0, 1, 0]), episode([1, 0, 1, 1])])
     rand = score([episode([0, 0, 0, 0]), episode([0, 0, 0, 1])])
     runs = [dict(variant="LSTM", seed=3, frames=1_000_000, fps=151.2, report=dict(scores=dict(agent=agent)))]
     table = bench.format_table(runs, dict(scores=dict(random=rand)), episodes=2, eval_seed=1_000_000)
     lstm_row, random_row = table.splitlines()[-2:]
     assert lstm_row.startswith("| LSTM | 1,000,000 | 3 | 2.00 ± 1.41 | [-10.71, 14.71] |")
-    assert "0.2500 → 0.5000" in lstm_row and lstm_row.endswith("| 151 |")
+    assert "0.2500 → 0.7500" in lstm_row and lstm_row.endswith("| 151 |")
     assert random_row.startswith("| uniform random (same maze seeds) | - | - | 0.50 ± 0.71 |")
     assert "seeds 1000000..1000001" in table
 
