@@ -30,7 +30,7 @@ def bench():
 def run(bench, tmp_path_factory):
     train_dir = str(tmp_path_factory.mktemp("memory_learning"))
     args = bench.parse_args(["--env=amaze_7x7", f"--frames={FRAMES}", f"--train_dir={train_dir}", "--episodes=4",
-                             "--train_args", "--device=cpu", "--num_workers=2", "--num_envs_per_worker=4"])
+                             "--train_args", "--device=cpu"])
     first = bench.train(args, "LSTM", 0)
     return args, first
 
