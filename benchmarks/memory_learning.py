@@ -45,8 +45,8 @@ STATS_AVG = 20
 VARIANTS = {"LSTM": [], "no memory": ["--use_rnn=False", "--recurrence=32"]}
 SHORT_NAMES = {"LSTM": "lstm", "no memory": "nomem"}
 PAPER_IMPALA_NOTE = (
-    "The paper (arXiv 2210.13383) reports IMPALA 23.4 on 9x9 after long training (its README's IMPALA videos "
-    "say 400M frames). The budget at which the paper's IMPALA curve leaves random is not known: the learning "
+    "The paper (arXiv 2210.13383) reports IMPALA 23.4 on 9x9 (no budget stated with the number; the memory-maze "
+    "README captions its IMPALA videos \"400M\"). The budget at which the paper's IMPALA curve leaves random is not known: the learning "
     "curves are only images in the paper and the memory-maze README, and no text we could find states it.")
 
 
