@@ -40,9 +40,7 @@ DEFAULT_FRAMES = 1_000_000
 # episodes and only once that many have ended (default 100). Memory Maze 9x9 episodes are 1000
 # frames, so 100 would hide the first ~100k frames and smear the curve over 10% of a 1M run.
 STATS_AVG = 20
-# Without an RNN Sample Factory resolves our recurrence=-1 default to 1, which V-trace refuses (the
-# learner dies on its first batch and the run hangs), so the no-memory run names it: = our rollout 32.
-VARIANTS = {"LSTM": [], "no memory": ["--use_rnn=False", "--recurrence=32"]}
+VARIANTS = {"LSTM": [], "no memory": ["--use_rnn=False"]}
 SHORT_NAMES = {"LSTM": "lstm", "no memory": "nomem"}
 PAPER_IMPALA_NOTE = (
     "The paper (arXiv 2210.13383) reports IMPALA 23.4 on 9x9 (no budget stated with the number; the memory-maze "
