@@ -121,7 +121,9 @@ def main() -> None:
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     import warnings
 
-    from memory_maze import tasks  # noqa: F401  (dm_control resets warning filters on import)
+    from envs.memory_maze import import_memory_maze_tasks
+
+    import_memory_maze_tasks()  # mounts the package without its gym-only __init__; dm_control resets warning filters
 
     warnings.simplefilter("ignore", DeprecationWarning)
     task_kwargs = dict(seed=0, global_observables=True) if args.extra_obs else dict(seed=0, image_only_obs=True)

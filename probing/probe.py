@@ -1,11 +1,19 @@
 """Probe networks, the two probing targets, their metrics and constant baselines (Memory Maze paper, Sec. 5).
 
-Walls: the maze layout (N x N cells, wall / no wall), one logit per cell; metric: per-cell accuracy.
-Objects: the agent-centric object vectors `targets_vec` (K x 2); metric: squared distance summed over
-x, y and averaged over objects (pydreamer's `mse_goals`, the paper's Objects MSE).
+Walls: the maze layout (N x N cells), one logit per cell, 1 = wall. Cell `y * N + x` of a label row
+is `maze_layout[y, x]` of the file (which stores 1 = free), so row 0 is the bottom row (y = 0). As in
+the authors' `MapProbeHead`, the walls probe also reads the agent's pose,
+`map_coord = [agent_pos / N * 2 - 1, agent_dir]` (4 numbers), concatenated to the features: a memory
+need not encode where the agent is to score. Metric: fraction of cells right at a step, averaged
+over steps; `walls_seen` averages only over the cells the agent has seen so far (`probing.seen`).
+
+Objects: the agent-centric object vectors `targets_vec` (K x 2, grid units), read from the features
+alone (the authors' `GoalsProbe` gets no pose). `objects_mse` is pydreamer's `mse_goals`: squared
+error summed over x, y, averaged over objects and steps (grid units squared); `objects_rmse` is its
+square root (grid units).
 """
 from dataclasses import dataclass
-from typing import Dict
+from typing import Dict, Optional
 
 import numpy as np
 import torch
@@ -13,11 +21,16 @@ from torch import nn
 
 TARGETS = ("walls", "objects")
 LABEL_KEYS = {"walls": "maze_layout", "objects": "targets_vec"}
+POSE_KEYS = ("agent_pos", "agent_dir")
+POSE_SIZE = 4
 
-# The paper's 9x9 numbers (Table 3): constant baseline / RSSM (TBTT) / supervised oracle.
+# The paper's 9x9 row (Pasukonis et al. 2023, "Evaluating Long-Term Memory in 3D Mazes", ICLR,
+# Table 3, as transcribed in this repo): constant baseline / RSSM (TBTT) / supervised oracle.
+# Which window (all steps or a second half) and which Objects scale (MSE or its root) they use is
+# not stated in any source we could read, so these never share a column with our numbers.
 PAPER_9X9 = {
     "walls": {"metric": "accuracy", "constant": 0.808, "rssm_tbtt": 0.940, "supervised_oracle": 0.997},
-    "objects": {"metric": "mse", "constant": 4.9, "rssm_tbtt": 2.5, "supervised_oracle": 0.5},
+    "objects": {"metric": "Objects (scale unknown)", "constant": 4.9, "rssm_tbtt": 2.5, "supervised_oracle": 0.5},
 }
 
 
@@ -37,14 +50,31 @@ class ProbeMLP(nn.Module):
         return self.net(features)
 
 
+def map_coord(agent_pos: np.ndarray, agent_dir: np.ndarray, maze_size: int) -> np.ndarray:
+    """(T, 2), (T, 2) grid units / unit vector -> (T, 4) float32: position scaled to [-1, 1], direction."""
+    position = np.asarray(agent_pos, np.float32) / float(maze_size) * 2.0 - 1.0
+    return np.concatenate([position, np.asarray(agent_dir, np.float32)], axis=-1).astype(np.float32)
+
+
+def pose_of(episode: Dict[str, np.ndarray]) -> np.ndarray:
+    """(T+1, 4) walls-probe pose input of one trajectory."""
+    return map_coord(episode["agent_pos"], episode["agent_dir"], episode["maze_layout"].shape[-1])
+
+
 def labels_of(target: str, episode: Dict[str, np.ndarray]) -> np.ndarray:
-    """(T+1, D) float32 regression/classification targets of one trajectory."""
+    """(T+1, D) float32 targets: walls D = N*N (1 = wall, cell y*N + x), objects D = 2K."""
     array = episode[LABEL_KEYS[target]]
     flat = array.reshape(array.shape[0], -1).astype(np.float32)
     if target == "walls":
-        # The file stores 1 = free cell; the probe predicts 1 = wall, the paper's "Walls".
-        flat = (flat <= 0.5).astype(np.float32)
+        flat = (flat <= 0.5).astype(np.float32)  # the file stores 1 = free
     return flat
+
+
+def probe_input(target: str, features: np.ndarray, pose: Optional[np.ndarray]) -> np.ndarray:
+    """What a target's probe reads: walls gets the pose appended when one is given."""
+    if target == "walls" and pose is not None:
+        return np.concatenate([features, pose], axis=-1)
+    return features
 
 
 def loss_fn(target: str, prediction: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -53,12 +83,31 @@ def loss_fn(target: str, prediction: torch.Tensor, labels: torch.Tensor) -> torc
     return nn.functional.mse_loss(prediction, labels)
 
 
-def score(target: str, prediction: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Per-step metric: walls -> fraction of cells right (prediction = logits); objects -> MSE."""
-    if target == "walls":
-        return ((prediction > 0) == (labels > 0.5)).mean(axis=1)
-    squared = (prediction - labels) ** 2
+def walls_accuracy(logits: np.ndarray, walls: np.ndarray, mask: Optional[np.ndarray] = None) -> np.ndarray:
+    """(T, C) logits, (T, C) 1 = wall labels [, (T, C) cells to count] -> (T,) fraction of cells right.
+
+    With a mask, a step with no masked cell gives NaN (pydreamer's `acc_map_seen` likewise divides by
+    the mask sum).
+    """
+    right = ((logits > 0) == (walls > 0.5)).astype(np.float64)
+    if mask is None:
+        return right.mean(axis=1)
+    mask = mask.astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (right * mask).sum(axis=1) / mask.sum(axis=1)
+
+
+def objects_squared_error(prediction: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    """(T, 2K), (T, 2K) grid units -> (T,) squared distance summed over x, y, averaged over objects."""
+    squared = (np.asarray(prediction, np.float64) - vectors) ** 2
     return squared.reshape(squared.shape[0], -1, 2).sum(-1).mean(-1)
+
+
+def score(target: str, prediction: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Per-step metric: walls -> fraction of cells right (prediction = logits); objects -> squared error."""
+    if target == "walls":
+        return walls_accuracy(prediction, labels)
+    return objects_squared_error(prediction, labels)
 
 
 @dataclass
@@ -71,11 +120,14 @@ class ConstantPredictor:
     value: np.ndarray
 
     @classmethod
-    def fit(cls, target: str, train_labels: np.ndarray) -> "ConstantPredictor":
-        mean = train_labels.mean(axis=0)
+    def from_mean(cls, target: str, mean: np.ndarray) -> "ConstantPredictor":
         if target == "walls":
             return cls(value=np.where(mean > 0.5, 1.0, -1.0).astype(np.float32))
-        return cls(value=mean.astype(np.float32))
+        return cls(value=np.asarray(mean, np.float32))
+
+    @classmethod
+    def fit(cls, target: str, train_labels: np.ndarray) -> "ConstantPredictor":
+        return cls.from_mean(target, train_labels.mean(axis=0))
 
     def predict(self, length: int) -> np.ndarray:
         return np.broadcast_to(self.value, (length, self.value.shape[0]))

@@ -121,7 +121,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     import torch
 
     from probing.dataset import load_episode
-    from probing.probe import ProbeMLP
+    from probing.probe import ProbeMLP, pose_of, probe_input
     from probing.representations import load_representation
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -137,13 +137,14 @@ def main(argv: Optional[List[str]] = None) -> None:
     saved = torch.load(args.probes, map_location="cpu", weights_only=False)
     extractor, _ = load_representation(args.model or saved["model"])
     episode = load_episode(args.episode)
-    features = torch.from_numpy((extractor(episode).astype(np.float32) - saved["feature_mean"]) / saved["feature_std"])
+    features = (extractor(episode).astype(np.float32) - saved["feature_mean"]) / saved["feature_std"]
+    pose = pose_of(episode) if saved.get("probe_pose", False) else None
     predictions = {}
     for target, state in saved["probes"].items():
         probe = ProbeMLP(**saved["sizes"][target])
         probe.load_state_dict(state)
         with torch.no_grad():
-            predictions[target] = probe.eval()(features).numpy()
+            predictions[target] = probe.eval()(torch.from_numpy(probe_input(target, features, pose))).numpy()
     render_episode_video(episode=episode, predictions=predictions, path=args.out, fps=args.fps, stride=args.stride)
     log.info("video: %s", args.out)
 

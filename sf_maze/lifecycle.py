@@ -18,7 +18,7 @@ import signal
 import sys
 import threading
 import time
-from typing import Optional
+from typing import Optional, Tuple
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,8 @@ def still_running(processes) -> list:
 
 
 class GracefulStop:
-    """Routes SIGTERM, SIGUSR1 and the first SIGINT of a training run to Sample Factory's clean stop.
+    """Routes SIGTERM, SIGUSR1 and the first SIGINT of a training run to Sample Factory's clean stop,
+    and stops a run whose learner or worker process died (Sample Factory would wait on it forever).
 
     A signal handler may run in the middle of the runner's event loop, so it only records the
     signal; a timer on that loop polls the record and calls the runner's own `_stop_training()`,
@@ -90,10 +91,13 @@ class GracefulStop:
     """
 
     poll_interval_s = 0.5
+    dead_worker_grace_s = 10.0
 
     def __init__(self, runner):
         self.runner = runner
         self.received: Optional[int] = None
+        self.worker_died: Optional[Tuple[str, int]] = None  # (name, exit code) of a worker that died mid-run
+        self._died_at, self._ended = 0.0, False
         self._previous = {}
 
     def __enter__(self) -> "GracefulStop":
@@ -101,8 +105,18 @@ class GracefulStop:
 
         class SignalPoller(EventLoopObject):
             def poll(poller):
-                if self.received is not None and not self.runner.stopped:
+                if self.worker_died is not None:
+                    self._end_without_dead_components()
+                    return
+                if self.runner.stopped:
+                    return
+                if self.received is not None:
                     self.runner._stop_training()
+                elif self.dead_worker() is not None:
+                    # Sample Factory's main process would wait forever on a dead learner or worker.
+                    self.worker_died, self._died_at = self.dead_worker(), time.time()
+                    log.error("Worker process %s died (exit code %s): stopping the run", *self.worker_died)
+                    self.runner._stop_training(failed=True)
 
         self._poller = SignalPoller(self.runner.event_loop, "signal_poller")
         self._timer = Timer(self.runner.event_loop, self.poll_interval_s)
@@ -110,6 +124,24 @@ class GracefulStop:
         for signum in STOP_SIGNALS:
             self._previous[signum] = signal.signal(signum, self._on_signal)
         return self
+
+    def _end_without_dead_components(self) -> None:
+        # Components living in the dead process (the learner's batcher) never report that they
+        # stopped, and Sample Factory waits for every report: after a grace period, end without them.
+        if not self._ended and time.time() - self._died_at > self.dead_worker_grace_s:
+            self._ended = True
+            log.warning("Ending the run without the components of the dead process")
+            self.runner._on_everything_stopped()
+
+    def dead_worker(self) -> Optional[Tuple[str, int]]:
+        """(name, exit code) of a worker process that has ended while the run goes on, else None."""
+        sampler = getattr(self.runner, "sampler", None)
+        processes = list(getattr(self.runner, "processes", [])) + list(getattr(sampler, "processes", []))
+        for process in processes:  # EventLoopProcess: serial mode has none
+            exitcode = process._process.exitcode
+            if exitcode is not None:
+                return process.name, exitcode
+        return None
 
     def _on_signal(self, signum, frame) -> None:
         if self.received is not None:

@@ -54,7 +54,12 @@ def parse_args(argv: Optional[List[str]] = None, evaluation: bool = False,
         add_args(parser)
     if defaults:
         parser.set_defaults(**defaults)
-    return parse_full_cfg(parser, argv)
+    cfg = parse_full_cfg(parser, argv)
+    if cfg.recurrence == -1 and cfg.with_vtrace:
+        # Sample Factory resolves -1 to 1 without an RNN, which its V-trace learner then dies on
+        # (--use_rnn=False ablations); V-trace needs recurrence == rollout either way.
+        cfg.recurrence = cfg.rollout
+    return cfg
 
 
 def configure_wandb(cfg) -> None:
@@ -89,6 +94,9 @@ def run(cfg, run_dir: str) -> int:
     except BaseException as error:
         write_status(run_dir, "interrupted" if isinstance(error, KeyboardInterrupt) else "failed", error=repr(error))
         raise
+    if stop.worker_died is not None:
+        write_status(run_dir, "failed", error=f"worker process {stop.worker_died[0]} died (exit code {stop.worker_died[1]})")
+        return ExperimentStatus.FAILURE
     if stop.received is not None:
         write_status(run_dir, "interrupted", signal=stop.signal_name, exit_status=int(status))
         return 128 + stop.received

@@ -191,7 +191,9 @@ def _main() -> None:
     sys.path.insert(0, REPO)
     import warnings
 
-    from memory_maze import tasks  # noqa: F401  (imports dm_control, which resets warning filters)
+    from envs.memory_maze import import_memory_maze_tasks
+
+    import_memory_maze_tasks()  # mounts the package without its gym-only __init__; dm_control resets warning filters
 
     warnings.simplefilter("ignore", DeprecationWarning)
     result = compare(args.size, args.steps, args.episode_seconds, args.seed, json.loads(args.task_kwargs))

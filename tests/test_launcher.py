@@ -91,5 +91,6 @@ def test_slurm_backend_writes_one_job_per_run(tmp_path):
     scripts = sorted(workdir.glob("sbatch_*.sh"))
     assert len(scripts) == 20  # 5 seeds x 4 sizes
     text = scripts[0].read_text()
-    assert "#SBATCH --time=48:00:00" in text and "source .venv/bin/activate" in text
+    assert "#SBATCH --time=48:00:00" in text and '.venv}/bin/activate"' in text
+    assert "#SBATCH --signal=B:USR1@300" in text and "#SBATCH --requeue" in text
     assert re.search(r"^python -m sf_maze.train --train_for_env_steps=100000000 --env=memory_\d+x\d+ --seed=\d", text, re.M)

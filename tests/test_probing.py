@@ -217,8 +217,8 @@ def test_split_is_deterministic_and_reads_published_layout(tmp_path):
 
 
 # ---- probes --------------------------------------------------------------------------------------
-def test_oracle_walls_probe_near_perfect_constant_at_baseline(tmp_path):
-    """The true layout as the representation: the probe reads it out; a constant cannot."""
+def test_state_walls_probe_near_perfect_constant_at_baseline(tmp_path):
+    """The true layout as the representation (--model=state): the probe reads it out; a constant cannot."""
     from probing.train import build_parser, run
 
     rng = np.random.default_rng(0)
@@ -228,10 +228,10 @@ def test_oracle_walls_probe_near_perfect_constant_at_baseline(tmp_path):
         layout = (rng.random((9, 9)) > 0.2).astype(np.uint8)  # 20% walls: a majority-per-cell guess gets ~80%
         _write(data / f"episode_{i:06d}.npz", steps=1, maze_layout=np.repeat(layout[None], 2, 0))
     results = run(build_parser().parse_args(
-        [f"--data={data}", "--model=oracle", "--target=walls", "--steps=400", "--lr=1e-3", "--hidden=128", "--layers=2"]))
+        [f"--data={data}", "--model=state", "--target=walls", "--steps=400", "--lr=1e-3", "--hidden=128", "--layers=2"]))
     walls = results["targets"]["walls"]
-    assert walls["probe_eval"] > 0.98, walls
-    assert 0.75 < walls["constant_eval"] < 0.85, walls
+    assert walls["probe"]["all"]["accuracy"] > 0.98, walls
+    assert 0.75 < walls["constant"]["all"]["accuracy"] < 0.85, walls
 
 
 def test_end_to_end_probe_with_trained_checkpoint(dataset, tmp_path):
@@ -275,11 +275,13 @@ def test_end_to_end_probe_with_trained_checkpoint(dataset, tmp_path):
          "--hidden=64", "--layers=2", f"--out={out}", f"--video={video}"]))
     assert json.load(open(out)) == json.loads(json.dumps(results))
     assert results["train_episodes"] == 3 and results["eval_episodes"] == 1 and results["feature_size"] == 256
-    assert results["eval_window_entries"] == [STEPS // 2, STEPS]
-    for target in ("walls", "objects"):
-        entry = results["targets"][target]
-        assert np.isfinite(entry["probe_eval"]) and np.isfinite(entry["constant_eval"])
-    assert 0 <= results["targets"]["walls"]["probe_eval"] <= 1
+    assert results["windows"] == {"all": [0, STEPS], "second_half": [STEPS // 2, STEPS]}
+    walls, objects = results["targets"]["walls"], results["targets"]["objects"]
+    for window in ("all", "second_half"):
+        for name in ("probe", "constant"):
+            assert 0 <= walls[name][window]["accuracy"] <= 1 and 0 <= walls[name][window]["accuracy_seen"] <= 1
+            assert objects[name][window]["rmse"] == pytest.approx(np.sqrt(objects[name][window]["mse"]))
+    assert len(glob.glob(str(tmp_path / "probe_work" / "features-*" / "features.npy"))) == 2, "streamed to disk" 
     assert os.path.getsize(out[:-5] + ".pt") > 0
     import imageio
 

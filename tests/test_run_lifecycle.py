@@ -154,6 +154,28 @@ def test_kill_9_of_the_main_process_leaves_no_worker_and_the_relaunch_resumes(ru
     assert read_status_of(experiment_dir) == "finished"
 
 
+def test_a_dead_learner_stops_the_run_instead_of_hanging_it(run_dir):
+    """Sample Factory's main process waits forever on a learner that died (OOM killer on a worker)."""
+    train_dir, experiment_dir = run_dir
+    run = Run(train_command(train_dir, "--train_for_env_steps=1000000", "--save_every_sec=100000"))
+    try:
+        run.wait_for(lambda: frames_trained(run.output) > 0 and len(run.descendants()) >= 3, "training with workers")
+        workers = run.descendants()
+        [learner] = [p for p in workers if "LearnerWorker_p0\tpid " + str(p.pid) in run.output]
+        learner.kill()
+        run.process.wait(timeout=120)
+        assert run.process.returncode == 1, run.output[-3000:]
+        with open(os.path.join(experiment_dir, "run_status.json")) as f:
+            record = json.load(f)
+        assert record["status"] == "failed" and "died" in record["error"], record
+        deadline = time.time() + 15
+        while still_running(workers) and time.time() < deadline:
+            time.sleep(0.5)
+        assert not still_running(workers)
+    finally:
+        run.kill_everything()
+
+
 def test_sbatch_template_checkpoints_and_requeues_on_the_time_limit_signal(tmp_path):
     """The job script as Slurm runs it: USR1 to the batch shell -> checkpoint, `scontrol requeue`,
     and the requeued script resumes. `scontrol` is a stand-in that records its arguments."""

@@ -1,0 +1,343 @@
+"""Memory Maze learning benchmark: the default LSTM agent on memory_9x9 beside random (and no memory).
+
+Usage: python benchmarks/memory_learning.py [--frames=N] [--seeds 1 2] [--no_memory] [--episodes=30]
+           [--train_dir=DIR] [--out=DIR]
+
+For each agent (LSTM, plus `--use_rnn=False` with --no_memory) and seed it trains with the real CLI
+(`python -m sf_maze.train`), scores the final checkpoint with `python -m sf_maze.evaluate` on
+--episodes full episodes on fixed maze seeds, scores a uniform random policy on the same seeds, and
+writes <out>/curve.png (episode return vs env frames, read from the runs' tensorboard summaries) and
+<out>/table.md (the Markdown table it also prints).
+
+Interrupted (Ctrl-C, SIGTERM, a crash), the same command continues: training resumes from the runs'
+checkpoints (a finished run exits at once) and evaluations already written for the current
+checkpoint are read back instead of rerun. A larger --frames continues the same runs further.
+"""
+import argparse
+import json
+import logging
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Dict, List, Optional, Sequence
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+from sf_maze.checks import latest_checkpoints, reached_env_steps  # noqa: E402
+from sf_maze.evaluate import DEFAULT_EVAL_SEED, file_stem  # noqa: E402
+
+log = logging.getLogger("memory_learning")
+
+# Training on this project's 2-core CPU machine runs at ~156 frames/s (benchmarks/train_fps.py, in the
+# README), so 1M frames take ~1.8 h: the ~2 h budget, and the 1M-frame floor. A second agent
+# (--no_memory) doubles it. Other jobs on the cores slow it down: ~50 frames/s at load average 12.
+DEFAULT_FRAMES = 1_000_000
+# Sample Factory writes the episode return (`reward/reward`) as a mean over the last --stats_avg
+# episodes and only once that many have ended (default 100). Memory Maze 9x9 episodes are 1000
+# frames, so 100 would hide the first ~100k frames and smear the curve over 10% of a 1M run.
+STATS_AVG = 20
+VARIANTS = {"LSTM": [], "no memory": ["--use_rnn=False"]}
+SHORT_NAMES = {"LSTM": "lstm", "no memory": "nomem"}
+PAPER_IMPALA_NOTE = (
+    "The paper (arXiv 2210.13383) reports IMPALA 23.4 on 9x9 (no budget stated with the number; the memory-maze "
+    "README captions its IMPALA videos \"400M\"). The budget at which the paper's IMPALA curve leaves random is not known: the learning "
+    "curves are only images in the paper and the memory-maze README, and no text we could find states it.")
+
+
+def experiment_name(env: str, variant: str, seed: int) -> str:
+    """No budget in the name: a rerun with a larger --frames continues the same run."""
+    return f"{env}_{SHORT_NAMES[variant]}_seed{seed}"
+
+
+def write_atomic(path: str, data: bytes) -> None:
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+class StopRequested(Exception):
+    def __init__(self, exit_code: int):
+        super().__init__(f"stopped with exit code {exit_code}")
+        self.exit_code = exit_code
+
+
+def run_streaming(command: List[str], log_path: str, show: Optional[str] = None) -> int:
+    """Runs `command` with its output appended to log_path; lines containing `show` are echoed as
+    progress. SIGTERM or SIGINT to this script reach the child as one SIGTERM (a training run saves its
+    checkpoint and stops; a second SIGINT would make it stop without saving); StopRequested then."""
+    os.makedirs(os.path.dirname(log_path), exist_ok=True)
+    environment = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    with open(log_path, "a") as log_file:
+        log_file.write(f"\n$ {' '.join(command)}\n")
+        log_file.flush()
+        child = subprocess.Popen(command, cwd=REPO, env=environment, stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, text=True, bufsize=1)
+        previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+
+        def forward(_signum, _frame):
+            child.send_signal(signal.SIGTERM)
+
+        for s in previous:
+            signal.signal(s, forward)
+        try:
+            for line in child.stdout:
+                log_file.write(line)
+                if show and show in line:
+                    # from the marker on, without the logger's prefix and colour codes
+                    print("   " + line[line.index(show):].split("\x1b")[0].strip(), flush=True)
+            status = child.wait()
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+    if status in (130, 143) or status < 0:  # the run's own "stopped by a signal", or killed by one
+        raise StopRequested(status if status > 0 else 128 - status)
+    return status
+
+
+def log_tail(path: str, chars: int = 3000) -> str:
+    with open(path) as f:
+        return f.read()[-chars:]
+
+
+def train(args, variant: str, seed: int) -> dict:
+    """Trains (or resumes) one run up to args.frames; returns frames reached and this call's fps."""
+    experiment = experiment_name(args.env, variant, seed)
+    run_dir = os.path.join(args.train_dir, experiment)
+    command = [sys.executable, "-m", "sf_maze.train", f"--env={args.env}", f"--experiment={experiment}",
+               f"--train_dir={args.train_dir}", f"--seed={seed}", f"--train_for_env_steps={args.frames}",
+               f"--stats_avg={STATS_AVG}", *VARIANTS[variant], *args.train_args]
+    before, start = reached_env_steps(run_dir), time.time()
+    if before >= args.frames:
+        log.info("%s: %d frames reached before, nothing to train", experiment, before)
+        return dict(experiment=experiment, frames=before, fps=None)
+    log.info("%s: training %d -> %d frames (log: %s)", experiment, before, args.frames,
+             os.path.join(run_dir, "memory_learning_train.log"))
+    status = run_streaming(command, os.path.join(run_dir, "memory_learning_train.log"), show="Fps is")
+    if status != 0:
+        raise RuntimeError(f"{' '.join(command)} exited with {status}:\n"
+                           f"{log_tail(os.path.join(run_dir, 'memory_learning_train.log'))}")
+    seconds, after = time.time() - start, reached_env_steps(run_dir)
+    fps = (after - before) / seconds if seconds > 0 else None
+    log.info("%s: %d frames, %.0f s this call (%.1f frames/s including start-up)", experiment, after, seconds, fps)
+    return dict(experiment=experiment, frames=after, fps=fps, seconds=seconds)
+
+
+def final_checkpoint(run_dir: str) -> str:
+    checkpoints = [p for p in latest_checkpoints(run_dir) if not os.path.basename(p).startswith("best")]
+    if not checkpoints:
+        raise RuntimeError(f"{run_dir} has no checkpoint to evaluate")
+    return checkpoints[-1]
+
+
+def read_report(path: str, episodes: int) -> Optional[dict]:
+    """An evaluation JSON written before, or None when missing, cut short by a kill, or different."""
+    try:
+        with open(path) as f:
+            report = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return report if report.get("episodes") == episodes and report.get("full_episodes") else None
+
+
+def evaluate_random(args) -> dict:
+    """The uniform random policy on the evaluation seeds, measured once (sf_maze.evaluate --random)."""
+    stem = file_stem(args.env, "random", args.episodes, args.eval_seed, None)
+    path = os.path.join(args.train_dir, "eval_random", stem + ".json")
+    report = read_report(path, args.episodes)
+    if report is None:
+        log.info("random policy: %d episodes on seeds %d..", args.episodes, args.eval_seed)
+        command = [sys.executable, "-m", "sf_maze.evaluate", "--random", f"--env={args.env}",
+                   f"--train_dir={args.train_dir}", f"--episodes={args.episodes}", f"--num_envs={args.num_envs}",
+                   f"--eval_seed={args.eval_seed}"]
+        if run_streaming(command, os.path.join(args.train_dir, "eval_random", "evaluate.log")) != 0:
+            raise RuntimeError(f"{' '.join(command)} failed:\n{log_tail(os.path.join(args.train_dir, 'eval_random', 'evaluate.log'))}")
+        report = read_report(path, args.episodes)
+    else:
+        log.info("random policy: read %s", path)
+    return report
+
+
+def evaluate_run(args, experiment: str) -> dict:
+    """The run's final checkpoint on the evaluation seeds (sf_maze.evaluate); reused if already scored."""
+    run_dir = os.path.join(args.train_dir, experiment)
+    label = os.path.splitext(os.path.basename(final_checkpoint(run_dir)))[0]
+    path = os.path.join(run_dir, "eval", file_stem(args.env, label, args.episodes, args.eval_seed, None) + ".json")
+    report = read_report(path, args.episodes)
+    if report is not None:
+        log.info("%s: read %s", experiment, path)
+        return report
+    log.info("%s: scoring %s on %d episodes", experiment, label, args.episodes)
+    command = [sys.executable, "-m", "sf_maze.evaluate", f"--env={args.env}", f"--experiment={experiment}",
+               f"--train_dir={args.train_dir}", f"--episodes={args.episodes}", f"--num_envs={args.num_envs}",
+               f"--eval_seed={args.eval_seed}"]
+    if run_streaming(command, os.path.join(run_dir, "eval", "evaluate.log")) != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{log_tail(os.path.join(run_dir, 'eval', 'evaluate.log'))}")
+    report = read_report(path, args.episodes)
+    if report is None:
+        raise RuntimeError(f"sf_maze.evaluate did not write {path}")
+    return report
+
+
+def _num(x: Optional[float], digits: int = 2) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
+
+
+def table_row(agent: str, frames: str, seeds: str, score: dict, fps: str = "-") -> str:
+    """One Markdown row from one entry of sf_maze.evaluate's `scores`."""
+    r, h = score["returns"], score["half_split"]
+    return (f"| {agent} | {frames} | {seeds} | {_num(r['mean'])} ± {_num(r['std'])} | "
+            f"[{_num(r['ci_low'])}, {_num(r['ci_high'])}] | {_num(h['first'], 4)} → {_num(h['second'], 4)} | {fps} |")
+
+
+def format_table(runs: Sequence[dict], random_report: dict, episodes: int, eval_seed: int) -> str:
+    """runs: dicts with variant, seed, frames, fps and report (sf_maze.evaluate's JSON)."""
+    lines = [f"Scores: {episodes} full episodes per agent on maze seeds {eval_seed}..{eval_seed + episodes - 1} "
+             "(the same for every row); mean ± std of the episode return, 95% t-interval of the mean, "
+             "reward per step in the first → second half of the episodes.", "",
+             "| agent | frames trained | seed | return mean ± std | 95% CI of mean | reward/step 1st → 2nd half "
+             "| train frames/s |", "|---|---:|---|---:|---|---|---:|"]
+    for run in runs:
+        fps = _num(run["fps"], 0) if run.get("fps") else "-"
+        lines.append(table_row(run["variant"], f"{run['frames']:,}", str(run["seed"]), run["report"]["scores"]["agent"], fps))
+    lines.append(table_row("uniform random (same maze seeds)", "-", "-", random_report["scores"]["random"]))
+    return "\n".join(lines)
+
+
+def read_curves(run_dirs: Sequence[str]) -> Dict[str, list]:
+    """{group label: [(frames, returns), ...]} from the runs' tensorboard `reward/reward`, grouped by
+    sf_maze.plot (runs that differ only in seed share a group); runs without points yet are left out."""
+    from sf_maze.checks import InputError
+    from sf_maze.plot import group_runs, read_scalars
+
+    curves = {}
+    for label, dirs in group_runs(run_dirs).items():
+        for run_dir in dirs:
+            try:
+                steps, values = read_scalars(run_dir)
+            except InputError as error:
+                log.warning("no curve for %s: %s", os.path.basename(run_dir), error)
+                continue
+            if len(steps):
+                curves.setdefault(label, []).append((steps, values))
+    return curves
+
+
+def plot_learning_curve(curves: Dict[str, list], out_path: str, env: str, random_mean: Optional[float],
+                        title: str) -> Optional[str]:
+    """Mean (± std band over seeds) episode return vs env frames, the random policy's evaluation score
+    and the paper's references as lines; None when no run has a point yet."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sf_maze.plot import REFERENCE_STYLE, mean_band
+    from sf_maze.references import reference_scores
+
+    if not curves:
+        return None
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for label, runs in curves.items():
+        steps, mean, std = mean_band(runs)
+        if not len(steps):  # seeds' step ranges do not overlap: draw each
+            for i, (s, v) in enumerate(runs):
+                ax.plot(s, v, label=f"{label} #{i}")
+            continue
+        line, = ax.plot(steps, mean, label=f"{label} (n={len(runs)})")
+        if len(runs) > 1:
+            ax.fill_between(steps, mean - std, mean + std, color=line.get_color(), alpha=0.2)
+    if random_mean is not None:
+        ax.axhline(random_mean, color="black", linestyle=":", linewidth=1, label=f"uniform random {random_mean:.2f}")
+    for name, value in reference_scores(env).items():
+        color, style = REFERENCE_STYLE.get(name, ("grey", "-."))
+        ax.axhline(value, color=color, linestyle=style, linewidth=1, label=f"{name} {value:g} (paper)")
+    ax.set_xlabel("env frames (agent steps)")
+    ax.set_ylabel(f"episode return (mean of last {STATS_AVG} training episodes)")
+    ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", fontsize=7)
+    fig.tight_layout()
+    tmp = f"{out_path}.tmp{os.getpid()}.png"
+    os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
+    fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+    os.replace(tmp, out_path)
+    return out_path
+
+
+def git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def parse_args(argv: Optional[List[str]] = None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--env", default="memory_9x9", help="Env to train and score (tests use amaze_7x7)")
+    parser.add_argument("--frames", type=int, default=DEFAULT_FRAMES, help="Env frames to train each run for")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1], help="Training seeds (one run each)")
+    parser.add_argument("--no_memory", action="store_true", help="Also train and score --use_rnn=False")
+    parser.add_argument("--episodes", type=int, default=30, help="Full evaluation episodes per agent")
+    parser.add_argument("--num_envs", type=int, default=2, help="Envs stepped in parallel during evaluation")
+    parser.add_argument("--eval_seed", type=int, default=DEFAULT_EVAL_SEED, help="Episode i runs on maze seed eval_seed + i")
+    parser.add_argument("--train_dir", default=os.path.join(REPO, "train_dir"))
+    parser.add_argument("--out", default=os.path.join(REPO, "docs", "memory_learning"),
+                        help="Folder for curve.png and table.md")
+    parser.add_argument("--train_args", nargs=argparse.REMAINDER, default=[],
+                        help="Everything after this goes to sf_maze.train as is (e.g. --num_workers=16)")
+    args = parser.parse_args(argv)
+    for name in ("frames", "episodes", "num_envs"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name}={getattr(args, name)}; pass a positive integer")
+    if args.episodes < 2:
+        parser.error("--episodes must be at least 2 (a standard deviation needs two)")
+    args.train_dir = os.path.abspath(args.train_dir)
+    return args
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    args = parse_args(argv)
+    variants = ["LSTM", "no memory"] if args.no_memory else ["LSTM"]
+    try:
+        trained = [dict(train(args, variant, seed), variant=variant, seed=seed)
+                   for variant in variants for seed in args.seeds]
+        random_report = evaluate_random(args)
+        for run in trained:
+            run["report"] = evaluate_run(args, run["experiment"])
+    except (StopRequested, KeyboardInterrupt) as stop:
+        log.warning("Interrupted; run the same command again to continue from the checkpoints")
+        return getattr(stop, "exit_code", 130)
+    except RuntimeError as error:
+        print(f"memory_learning: error: {error}", file=sys.stderr)
+        return 1
+
+    commit, load = git_commit(), os.getloadavg()
+    seeds = " ".join(map(str, args.seeds))
+    header = (f"**{args.env}**, commit `{commit}`, seeds {seeds}, {args.frames:,} frames per run, "
+              f"{os.cpu_count()} CPUs, load average at the end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}. "
+              f"Train frames/s: this invocation's, start-up included (`-`: trained before).")
+    table = format_table(trained, random_report, args.episodes, args.eval_seed)
+    skipped = "" if args.no_memory else "\nNo-memory row (`--use_rnn=False`) skipped: pass --no_memory."
+    run_dirs = [os.path.join(args.train_dir, run["experiment"]) for run in trained]
+    curve_path = plot_learning_curve(read_curves(run_dirs), os.path.join(args.out, "curve.png"), args.env,
+                                     random_report["scores"]["random"]["returns"]["mean"],
+                                     f"{args.env}, commit {commit}, seeds {seeds}, {args.frames:,} frames per run")
+    curve_line = (f"\nLearning curve: {curve_path}" if curve_path else
+                  f"\nNo learning curve yet: Sample Factory writes reward/reward after {STATS_AVG} episodes.")
+    text = "\n".join([header, "", table, skipped, curve_line, "", PAPER_IMPALA_NOTE, ""])
+    write_atomic(os.path.join(args.out, "table.md"), text.encode())
+    print("\n" + text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

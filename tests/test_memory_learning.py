@@ -1,0 +1,105 @@
+"""benchmarks/memory_learning.py on a tiny real run: its training call (and resume skip), the curve read
+from the run's tensorboard summaries, the PNG, the table built from sf_maze.evaluate's statistics and
+the reuse of evaluation files. AMaze stands in for Memory Maze: the same trainer and summaries at a
+fraction of the time (~40 s in all on 2 cores)."""
+import argparse
+import importlib.util
+import json
+import os
+
+import numpy as np
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FRAMES = 40_000
+
+
+def load_benchmark():
+    spec = importlib.util.spec_from_file_location("memory_learning", os.path.join(REPO, "benchmarks", "memory_learning.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def bench():
+    return load_benchmark()
+
+
+@pytest.fixture(scope="module")
+def run(bench, tmp_path_factory):
+    train_dir = str(tmp_path_factory.mktemp("memory_learning"))
+    args = bench.parse_args(["--env=amaze_7x7", f"--frames={FRAMES}", f"--train_dir={train_dir}", "--episodes=4",
+                             "--train_args", "--device=cpu"])
+    first = bench.train(args, "LSTM", 0)
+    return args, first
+
+
+def test_train_reaches_budget_and_a_rerun_does_not_train_again(bench, run):
+    args, first = run
+    assert first["experiment"] == "amaze_7x7_lstm_seed0"
+    assert first["frames"] >= FRAMES and first["fps"] > 0
+    run_dir = os.path.join(args.train_dir, first["experiment"])
+    with open(os.path.join(run_dir, "config.json")) as f:
+        config = json.load(f)
+    assert config["stats_avg"] == bench.STATS_AVG and config["seed"] == 0 and config["use_rnn"] is True
+    again = bench.train(args, "LSTM", 0)
+    assert again["frames"] == first["frames"] and again["fps"] is None
+
+
+def test_curve_comes_from_the_run_summaries_and_is_drawn(bench, run, tmp_path):
+    import matplotlib.image
+
+    args, first = run
+    curves = bench.read_curves([os.path.join(args.train_dir, first["experiment"])])
+    assert list(curves) == ["amaze_7x7_lstm_seed0"]
+    (steps, values), = curves["amaze_7x7_lstm_seed0"]
+    assert len(steps) >= 1 and np.all(np.diff(steps) > 0)
+    assert 0 < steps[-1] <= first["frames"]
+    assert np.all((values >= 0) & (values <= 1))  # an AMaze episode pays at most 1
+
+    path = bench.plot_learning_curve(curves, str(tmp_path / "curve.png"), "amaze_7x7", random_mean=0.05, title="t")
+    image = matplotlib.image.imread(path)
+    assert image.shape[:2] == (600, 960) and image.std() > 0
+    assert not [p for p in os.listdir(tmp_path) if ".tmp" in p]
+    assert bench.plot_learning_curve({}, str(tmp_path / "none.png"), "amaze_7x7", None, "t") is None
+
+
+def test_table_rows_are_sf_maze_evaluate_statistics(bench):
+    from sf_maze.evaluate import score
+
+    def episode(rewards):
+        return dict(rewards=np.asarray(rewards, dtype=float), length=len(rewards))
+
+    # returns 1 and 3: mean 2, std sqrt(2), t(0.975, 1) = 12.71; per-step rates: first halves 0 and 0.5,
+    # second halves 0.5 and 1.
+    agent = score([episode([0, 0, 1, 0]), episode([1, 0, 1, 1])])
+    rand = score([episode([0, 0, 0, 0]), episode([0, 0, 0, 1])])
+    runs = [dict(variant="LSTM", seed=3, frames=1_000_000, fps=151.2, report=dict(scores=dict(agent=agent)))]
+    table = bench.format_table(runs, dict(scores=dict(random=rand)), episodes=2, eval_seed=1_000_000)
+    lstm_row, random_row = table.splitlines()[-2:]
+    assert lstm_row.startswith("| LSTM | 1,000,000 | 3 | 2.00 ± 1.41 | [-10.71, 14.71] |")
+    assert "0.2500 → 0.7500" in lstm_row and lstm_row.endswith("| 151 |")
+    assert random_row.startswith("| uniform random (same maze seeds) | - | - | 0.50 ± 0.71 |")
+    assert "seeds 1000000..1000001" in table
+
+
+def test_evaluation_files_are_reused_only_when_complete(bench, tmp_path):
+    path = str(tmp_path / "eval.json")
+    assert bench.read_report(path, 4) is None
+    with open(path, "w") as f:
+        f.write('{"episodes": 4, "full_epi')  # killed while writing
+    assert bench.read_report(path, 4) is None
+    for report, expected in [(dict(episodes=4, full_episodes=True), True), (dict(episodes=5, full_episodes=True), False),
+                             (dict(episodes=4, full_episodes=False), False)]:
+        with open(path, "w") as f:
+            json.dump(report, f)
+        assert (bench.read_report(path, 4) is not None) is expected
+
+
+def test_bad_input_is_one_line(bench, capsys):
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--episodes=1"])
+    assert "--episodes must be at least 2" in capsys.readouterr().err
+    assert isinstance(bench.parse_args([]), argparse.Namespace)
+    assert bench.parse_args([]).frames >= 1_000_000
