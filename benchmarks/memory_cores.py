@@ -37,8 +37,7 @@ VARIANTS = {
     "gru": ["--maze_core=gru"],
     "gtrxl": ["--maze_core=gtrxl"],
     "lru": ["--maze_core=lru"],
-    # Without an RNN Sample Factory resolves --recurrence=-1 (our default) to 1, which V-trace refuses.
-    "none": ["--use_rnn=False", "--recurrence=32"],
+    "none": ["--use_rnn=False"],
 }
 LABELS = {"lstm": "LSTM", "gru": "GRU", "gtrxl": "GTrXL", "lru": "LRU", "none": "no memory (`--use_rnn=False`)"}
 EVAL_SEED = 1_000_000  # training mazes get 64-bit hashed seeds (sf_maze.amaze.maze_seeds), these small ints

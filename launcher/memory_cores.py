@@ -17,9 +17,7 @@ CORES = ["lstm", "gru", "gtrxl", "lru"]
 
 def _grid():
     cores = ParamGrid([("maze_core", CORES), ("seed", SEEDS)]).generate_params(randomize=False)
-    # recurrence == rollout (32 in both envs' defaults): without an RNN Sample Factory would resolve
-    # our --recurrence=-1 to 1, which V-trace refuses.
-    no_memory = ParamGrid([("use_rnn", [False]), ("recurrence", [32]), ("seed", SEEDS)]).generate_params(randomize=False)
+    no_memory = ParamGrid([("use_rnn", [False]), ("seed", SEEDS)]).generate_params(randomize=False)
     return list(cores) + list(no_memory)
 
 
