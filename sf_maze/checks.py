@@ -66,8 +66,9 @@ def read_saved_config(experiment_dir: str) -> Optional[dict]:
 def check_model_flags(cfg) -> None:
     """Sample Factory flags our model does not implement, refused before any worker starts."""
     if cfg.use_rnn and (cfg.rnn_type != "lstm" or cfg.rnn_num_layers != 1):
-        raise InputError(f"--rnn_type={cfg.rnn_type} --rnn_num_layers={cfg.rnn_num_layers}: sf_maze's memory core is "
-                         "a 1-layer LSTM (--rnn_type=lstm --rnn_num_layers=1), the paper's IMPALA core")
+        raise InputError(f"--rnn_type={cfg.rnn_type} --rnn_num_layers={cfg.rnn_num_layers}: sf_maze picks its memory "
+                         "with --maze_core=lstm|gru|gtrxl|lru (--rnn_size sets the width); leave Sample Factory's "
+                         "--rnn_type and --rnn_num_layers at lstm and 1")
     if cfg.use_rnn and cfg.with_vtrace and cfg.recurrence not in (-1, cfg.rollout):
         raise InputError(f"--recurrence={cfg.recurrence} with --rollout={cfg.rollout}: V-trace needs them equal; "
                          "leave --recurrence out and it follows --rollout")
