@@ -4,9 +4,9 @@ Usage: python benchmarks/dreamer_speed.py [--env memory_9x9] [--actors 0 1 2] [-
        [--device cpu] [--ratio 96] [--serial-ratio 96] [--extra="--key=value ..."] [--skip-policy]
 
 Each row runs the real trainer (`python -m dreamer.train --preset=memory_maze --actors=N`) in a
-temporary logdir for --seconds of wall time after its first gradient step, polling metrics.jsonl:
-env steps/s and gradient steps/s are the differences between the first and last log lines of that
-window, and the replay ratio is what was trained (batch_size x batch_length replayed steps per
+temporary logdir for --seconds of wall time in steady state (with actors: once past prefill; without:
+after its first gradient step), then stops it with SIGTERM: env steps/s and gradient steps/s are the
+counts of the checkpoint it saves less those of the log line that opened the window, and the replay ratio is what was trained (batch_size x batch_length replayed steps per
 gradient step) per env step. With actors the learner trains as fast as it can (--train_ratio=0)
 while the actors step as fast as they can, both sharing the machine; --actors=0 steps and trains in
 turn at --serial-ratio. "days / 100M" is 100M env steps at the measured env steps/s; "days / 100M
@@ -54,7 +54,10 @@ def measure_row(env: str, actors: int, seconds: float, device: str, serial_ratio
                "--replay_capacity=40000", "--log_every=8", "--steps=1000000000", "--checkpoint_every=1000000000", *extra]
     process = subprocess.Popen(command, cwd=REPO, env=dict(os.environ, OMP_NUM_THREADS="1"),
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    path, seen, window = os.path.join(logdir, "metrics.jsonl"), 0, []  # (time, env steps, grad steps)
+    # The window opens at the first log line in steady state (with actors: past prefill, the learner
+    # busy; without: after the first gradient step) and closes with a SIGTERM, whose checkpoint holds
+    # the final counts: the learner logs only between gradient steps, minutes apart on a CPU.
+    path, seen, opened = os.path.join(logdir, "metrics.jsonl"), 0, None  # (time, env steps, grad steps)
     start = time.time()
     try:
         while time.time() - start < timeout:
@@ -62,22 +65,33 @@ def measure_row(env: str, actors: int, seconds: float, device: str, serial_ratio
                 return {"error": f"trainer exited {process.returncode}: {process.stderr.read()[-300:]}"}
             lines = read_metrics(path)
             for line in lines[seen:]:
-                if line.get("stats/grad_steps", 0) >= 1:
-                    window.append((time.time(), line["env_steps"], line["stats/grad_steps"]))
+                steady = line.get("stats/grad_steps", 0) >= 1 if actors == 0 else line["env_steps"] >= 208
+                if opened is None and steady:
+                    opened = (time.time(), line["env_steps"], line["stats/grad_steps"])
             seen = len(lines)
-            if window and time.time() - window[0][0] >= seconds:
+            if opened and time.time() - opened[0] >= seconds:
                 break
             time.sleep(0.5)
-    finally:
+        closed_at = time.time()
         process.send_signal(signal.SIGTERM)
         try:
-            process.wait(120)
+            process.wait(600)
         except subprocess.TimeoutExpired:
             process.kill()
+            return {"error": "no checkpoint: the trainer did not stop within 600 s of SIGTERM"}
+        if opened is None:
+            return {"error": f"not in steady state within {timeout:.0f} s"}
+        import torch
+
+        final = torch.load(os.path.join(logdir, "checkpoint.pt"), map_location="cpu", weights_only=False)
+    finally:
+        if process.poll() is None:
+            process.kill()
         shutil.rmtree(logdir, ignore_errors=True)
-    if len(window) < 2 or window[-1][2] == window[0][2]:
-        return {"error": f"fewer than 2 gradient steps in {timeout:.0f} s"}
-    (t0, e0, g0), (t1, e1, g1) = window[0], window[-1]
+    (t0, e0, g0), t1 = opened, closed_at
+    e1, g1 = final["env_steps"], final["agent"]["grad_steps"]
+    if g1 == g0:
+        return {"error": f"no gradient step completed in the {t1 - t0:.0f} s window"}
     return {"env_per_s": (e1 - e0) / (t1 - t0), "grad_per_s": (g1 - g0) / (t1 - t0), "grads": g1 - g0,
             "window_s": t1 - t0, "replay_ratio": (g1 - g0) * 1536 / max(e1 - e0, 1), "load": load_average()}
 

@@ -199,7 +199,10 @@ class Trainer:
     def update_step_limit(self) -> None:
         """With a replay ratio, actors wait once they are two gradient steps' worth ahead of the learner."""
         cfg = self.cfg
-        if cfg["train_ratio"] <= 0 or not self.sampler.ready():
+        if cfg["train_ratio"] <= 0:
+            self.shared.step_limit.value = -1
+            return
+        if not self.sampler.ready():
             self.shared.step_limit.value = -1 if self.env_steps >= cfg["prefill"] else cfg["prefill"]
             return
         ahead = max(self.agent.grad_steps - cfg["pretrain"] + 2, 0) * self.batch_steps / cfg["train_ratio"]
