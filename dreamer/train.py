@@ -102,7 +102,7 @@ class Trainer:
                                        seed=int(self.rng.integers(2**31)), reset_interval=cfg["reset_interval"])
         self.actor = Actor(self.agent.world_model, self.agent.behavior, cfg["envs"], seed=int(self.rng.integers(2**31)))
         self.logger = Logger(cfg["logdir"], cfg, cfg["wandb"])
-        self.bar = None
+        self.bar, self.last_return = None, None
         self.next_log = (self.env_steps // cfg["log_every"] + 1) * cfg["log_every"]
         self.next_save = (self.env_steps // cfg["checkpoint_every"] + 1) * cfg["checkpoint_every"]
         self.last = (time.time(), self.env_steps, self.agent.grad_steps)  # at the last log write
@@ -151,7 +151,7 @@ class Trainer:
             rates = self.rates(self.recent)
             postfix = {"env/s": f"{rates['perf/_fps']:.0f}", "grad/s": f"{rates['perf/train_steps_per_sec']:.2f}",
                        "ratio": f"{rates['perf/replay_ratio']:.1f}"}
-            if getattr(self, "last_return", None) is not None:
+            if self.last_return is not None:
                 postfix["reward"] = f"{self.last_return:.2f}"
             self.bar.set_postfix(postfix, refresh=False)
             self.recent = (time.time(), self.env_steps, self.agent.grad_steps)
