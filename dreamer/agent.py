@@ -12,7 +12,12 @@ from dreamer.world_model import WorldModel
 
 
 def _adam(module: torch.nn.Module, lr: float, cfg: dict) -> torch.optim.Optimizer:
-    return torch.optim.AdamW(module.parameters(), lr=lr, eps=cfg["adam_eps"], weight_decay=cfg["weight_decay"])
+    """Adam with decoupled weight decay: each step removes the fraction cfg["weight_decay"] of every weight.
+
+    torch's AdamW multiplies its weight_decay by the learning rate (w -= lr * wd * w), so 1e-6 there
+    decays by ~2e-10 per step; dividing by lr makes the number mean what DreamerV2's does (w *= 1 - wd).
+    """
+    return torch.optim.AdamW(module.parameters(), lr=lr, eps=cfg["adam_eps"], weight_decay=cfg["weight_decay"] / lr)
 
 
 class Dreamer:
@@ -24,6 +29,8 @@ class Dreamer:
         self.actor_opt = _adam(self.behavior.actor, cfg["actor_lr"], cfg)
         self.critic_opt = _adam(self.behavior.critic, cfg["critic_lr"], cfg)
         self.grad_steps = 0
+        # bf16 autocast on CUDA only (no loss scaling needed for bf16); CPU autocast is slower there.
+        self.autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=bool(cfg.get("amp")) and device.type == "cuda")
         self.carry: Optional[State] = None  # TBTT: posterior at the end of the previous batch, per slot
 
     def _step(self, optimizer: torch.optim.Optimizer, module: torch.nn.Module, loss: torch.Tensor) -> float:
@@ -44,13 +51,15 @@ class Dreamer:
         if fresh is not None and self.carry is not None and self.carry.deter.shape[0] == B:
             keep = torch.as_tensor(~fresh, device=self.device).float()
             state = self.carry.map(lambda x: x * keep.view(-1, *[1] * (x.dim() - 1)))
-        loss, posts, metrics = self.world_model.loss(batch, cfg, state)
+        with self.autocast:
+            loss, posts, metrics = self.world_model.loss(batch, cfg, state)
         metrics["world_model/grad_norm"] = self._step(self.model_opt, self.world_model, loss)
         # Detached: the next batch's gradients stop at its first step (truncated BPTT).
-        self.carry = posts.map(lambda x: x[-1].detach()) if fresh is not None else None
+        self.carry = posts.map(lambda x: x[-1].detach().float()) if fresh is not None else None
 
-        start = posts.map(lambda x: x.detach().flatten(0, 1))
-        losses = self.behavior.loss(self.world_model, start, batch["terminal"].flatten(0, 1), cfg)
+        start = posts.map(lambda x: x.detach().float().flatten(0, 1))
+        with self.autocast:
+            losses = self.behavior.loss(self.world_model, start, batch["terminal"].flatten(0, 1), cfg)
         metrics["train/actor_grad_norm"] = self._step(self.actor_opt, self.behavior.actor, losses["actor_loss"])
         metrics["train/critic_grad_norm"] = self._step(self.critic_opt, self.behavior.critic, losses["critic_loss"])
         metrics.update({f"train/{key}": float(value.detach()) for key, value in losses.items()})

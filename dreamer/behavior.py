@@ -21,8 +21,9 @@ class ActorCritic(nn.Module):
     def __init__(self, feature_size: int, num_actions: int, cfg: dict):
         super().__init__()
         self.num_actions = num_actions
-        self.actor = mlp(feature_size, num_actions, cfg["mlp_units"], cfg["mlp_layers"])
-        self.critic = mlp(feature_size, 1, cfg["mlp_units"], cfg["mlp_layers"])
+        norm = cfg.get("layer_norm", False)
+        self.actor = mlp(feature_size, num_actions, cfg["mlp_units"], cfg["mlp_layers"], norm)
+        self.critic = mlp(feature_size, 1, cfg["mlp_units"], cfg["mlp_layers"], norm)
         self.slow_critic = copy.deepcopy(self.critic).requires_grad_(False)
 
     def update_slow_critic(self) -> None:

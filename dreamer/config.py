@@ -12,7 +12,8 @@ import yaml
 CONFIG_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs.yaml")
 # Keys that fix network shapes or the replay layout: a resumed run must keep them.
 ARCHITECTURE_KEYS = ("env", "deter", "stoch", "classes", "hidden", "cnn_depth", "grid_embed", "mlp_units",
-                     "mlp_layers", "envs", "replay_capacity")
+                     "mlp_layers", "layer_norm", "encoder_act", "envs", "actors", "replay_capacity")
+ENCODER_ACTIVATIONS = ("relu", "elu")
 
 
 class ConfigError(ValueError):
@@ -131,8 +132,13 @@ def build(overrides: Dict[str, Any], preset: Optional[str] = None, base: Optiona
     check_env_name(config["env"])
     if not config["logdir"]:
         config["logdir"] = os.path.join("runs", "dreamer", f"{config['env']}_{config.get('preset', 'custom')}")
-    if config["envs"] < 1 or config["replay_capacity"] // config["envs"] < config["batch_length"] + 1:
-        raise ConfigError("need envs >= 1 and replay_capacity // envs > batch_length")
+    if config["actors"] < 0 or config["train_ratio"] < 0:
+        raise ConfigError(f"--actors and --train_ratio must be >= 0, got {config['actors']} and {config['train_ratio']}")
+    if config["encoder_act"] not in ENCODER_ACTIVATIONS:
+        raise ConfigError(f"--encoder_act={config['encoder_act']} is not one of {', '.join(ENCODER_ACTIVATIONS)}")
+    rings = config["envs"] * max(config["actors"], 1)
+    if config["envs"] < 1 or config["replay_capacity"] // rings < config["batch_length"] + 1:
+        raise ConfigError("need envs >= 1 and replay_capacity // (envs x max(actors, 1)) > batch_length")
     return config
 
 

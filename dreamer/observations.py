@@ -60,11 +60,12 @@ class ObsSpec:
         return {"image": np.asarray(image, dtype=np.uint8)}
 
 
-def mlp(in_size: int, out_size: int, units: int, layers: int) -> nn.Sequential:
-    """`layers` hidden ELU layers of `units`, then a linear output (DreamerV2's dense heads)."""
+def mlp(in_size: int, out_size: int, units: int, layers: int, layer_norm: bool = False) -> nn.Sequential:
+    """`layers` hidden ELU layers of `units`, then a linear output (DreamerV2's dense heads);
+    layer_norm puts a LayerNorm before each ELU (pydreamer's MLP with layer_norm: True)."""
     parts, size = [], in_size
     for _ in range(layers):
-        parts += [nn.Linear(size, units), nn.ELU()]
+        parts += [nn.Linear(size, units), *([nn.LayerNorm(units)] if layer_norm else []), nn.ELU()]
         size = units
     parts.append(nn.Linear(size, out_size))
     return nn.Sequential(*parts)
@@ -96,6 +97,10 @@ class ImageCodec(nn.Module):
         super().__init__()
         h, w, c = spec.image_shape
         self.encoder = ConvEncoder(in_channels=c, image_size=h, depth=cfg["cnn_depth"], kernel_size=4, out_features=None)
+        if cfg.get("encoder_act", "relu") == "elu":  # DreamerV2/pydreamer encoders use ELU; same weights either way
+            for index, layer in enumerate(self.encoder.convs):
+                if isinstance(layer, nn.ReLU):
+                    self.encoder.convs[index] = nn.ELU()
         self.decoder = ImageDecoder(feature_size, cfg["cnn_depth"], c)
         self.embed_size = self.encoder.out_size
 
@@ -118,7 +123,8 @@ class GridCodec(nn.Module):
         v = spec.image_shape[0]
         self.view = v
         self.encoder = GridEncoder(view_size=v, out_size=cfg["grid_embed"])
-        self.decoder = mlp(feature_size, v * v * sum(CHANNEL_SIZES) + NUM_DIRECTIONS, cfg["mlp_units"], cfg["mlp_layers"])
+        self.decoder = mlp(feature_size, v * v * sum(CHANNEL_SIZES) + NUM_DIRECTIONS, cfg["mlp_units"], cfg["mlp_layers"],
+                           cfg.get("layer_norm", False))
         self.embed_size = self.encoder.out_size
 
     def embed(self, obs: Obs) -> torch.Tensor:

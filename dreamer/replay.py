@@ -5,6 +5,10 @@ that led to the step, -1 at an episode's first step), "reward", "first", "termin
 cross episode boundaries; the world model resets its state at `first`. How much of each ring is
 valid lives in the checkpoint (state_dict), so steps written after the last checkpoint are simply
 overwritten after a restart.
+
+With actor processes (dreamer.actors) every process maps the same files; the per-env step counters
+live in shared memory (`shared_total`), each env's ring is written by one actor only, and a step's
+counter is raised only after the step is written, so a reader never sees a half-written step.
 """
 import os
 from typing import Dict, List, Optional, Tuple
@@ -23,15 +27,21 @@ def _layout(obs_shapes: Dict[str, Tuple[int, ...]]) -> Layout:
 
 class Replay:
     def __init__(self, directory: str, capacity: int, num_envs: int, obs_shapes: Dict[str, Tuple[int, ...]],
-                 state: Optional[dict] = None):
+                 state: Optional[dict] = None, shared_total: Optional[np.ndarray] = None, attach: bool = False):
         """capacity: total steps over all envs. state: a previous state_dict to resume from (the
-        files must exist); None starts empty and (re)creates the files."""
+        files must exist); None starts empty and (re)creates the files. shared_total: a (num_envs,)
+        int64 array in shared memory to keep the step counters in (actors and learner see one
+        count). attach: open the files another process created, keeping shared_total as it is."""
         self.directory, self.num_envs = directory, num_envs
         self.env_capacity = capacity // num_envs
         self.layout = _layout(obs_shapes)
-        self.total = np.zeros(num_envs, dtype=np.int64)  # steps ever written per env
+        # steps ever written per env
+        self.total = shared_total if shared_total is not None else np.zeros(num_envs, dtype=np.int64)
+        assert self.total.shape == (num_envs,) and self.total.dtype == np.int64, (self.total.shape, self.total.dtype)
         if state is not None:
             self.total[:] = state["total"]
+        elif not attach:
+            self.total[:] = 0
         self.arrays: List[Dict[str, np.memmap]] = []
         for env in range(num_envs):
             env_dir = os.path.join(directory, f"env{env}")
@@ -40,7 +50,7 @@ class Replay:
             for key, (shape, dtype) in self.layout.items():
                 path = os.path.join(env_dir, f"{key}.npy")
                 full_shape = (self.env_capacity, *shape)
-                if state is not None:
+                if state is not None or attach:
                     if not os.path.exists(path):
                         raise FileNotFoundError(f"Replay file {path} is missing; the checkpoint expects it")
                     array = np.load(path, mmap_mode="r+")
@@ -72,7 +82,7 @@ class Replay:
                 array.flush()
 
     def state_dict(self) -> dict:
-        return {"total": self.total.tolist()}
+        return {"total": np.array(self.total).tolist()}
 
     def oldest(self, env: int) -> int:
         """Absolute step index of the oldest step still held for `env`."""
@@ -95,18 +105,25 @@ class Replay:
 
 
 class SequenceSampler:
-    """Batches of (T, B, ...) sequences from Replay.
+    """Batches of (T, B, ...) sequences from Replay, uniform over the held steps.
 
-    tbtt=False: every slot is an independent uniform draw (DreamerV2). tbtt=True: slot b continues
-    where its previous sequence ended, so the caller can carry the posterior state across batches;
-    when its stream runs out (it reached the data being written) it jumps to a random episode start
-    and is reported `fresh` so the caller resets its state.
+    tbtt=False: every slot is an independent uniform draw (DreamerV2). tbtt=True (pydreamer's
+    DataSequential): slot b reads one episode front to back across batches, so the caller can carry
+    the posterior state; where the episode ends (the env's next `first`, or the write head) the
+    sequence goes on with the start of an episode drawn uniformly from all held ones (the world
+    model resets at that `first`). Every episode is read whole from its start once per draw, so each
+    held step is sampled equally often whatever its age. A slot whose next step was overwritten
+    also jumps. `fresh` marks the slots whose carried state must be dropped: jumped slots, and with
+    reset_interval > 0 a continuing slot with probability length / reset_interval (pydreamer cuts
+    episodes at random points for the same reason: the model must also work from a zero state).
     """
 
-    def __init__(self, replay: Replay, batch_size: int, length: int, tbtt: bool, seed: int):
+    def __init__(self, replay: Replay, batch_size: int, length: int, tbtt: bool, seed: int, reset_interval: int = 0):
         self.replay, self.batch_size, self.length, self.tbtt = replay, batch_size, length, tbtt
+        self.reset_interval = reset_interval
         self.rng = np.random.default_rng(seed)
         self.cursors: List[Optional[Tuple[int, int]]] = [None] * batch_size  # (env, next absolute step)
+        self._starts: Optional[List[np.ndarray]] = None  # episode starts per env, rescanned once per batch
 
     def ready(self) -> bool:
         return any(self.replay.size(env) >= self.length for env in range(self.replay.num_envs))
@@ -120,25 +137,55 @@ class SequenceSampler:
         return self.replay.oldest(env) + int(self.rng.integers(0, self.replay.size(env) - self.length + 1))
 
     def _jump(self) -> Tuple[int, int]:
-        env = self._random_env()
-        starts = self.replay.episode_starts(env, self.length)
-        start = int(self.rng.choice(starts)) if len(starts) else self._uniform_start(env)
-        return env, start
+        """A uniformly drawn held episode start over all envs."""
+        if self._starts is None:  # the oldest held step starts what is left of an overwritten episode
+            self._starts = [np.union1d(self.replay.episode_starts(env, 1), [self.replay.oldest(env)])
+                            if self.replay.size(env) else np.zeros(0, np.int64) for env in range(self.replay.num_envs)]
+        counts = np.array([len(starts) for starts in self._starts])
+        pick = int(self.rng.integers(counts.sum()))
+        env = int(np.searchsorted(np.cumsum(counts), pick, side="right"))
+        return env, int(self._starts[env][pick - counts[:env].sum()])
+
+    def _held(self, cursor: Optional[Tuple[int, int]]) -> bool:
+        return cursor is not None and self.replay.oldest(cursor[0]) <= cursor[1] < self.replay.total[cursor[0]]
+
+    def _read(self, slot: int) -> Tuple[Dict[str, np.ndarray], bool]:
+        """The slot's next `length` steps -> (sequence of (T, ...) arrays, whether it jumped at its start)."""
+        cursor = self.cursors[slot]
+        # A cursor on a `first` means its episode ended exactly at the last sequence's end.
+        continues = self._held(cursor) and not self.replay.gather(cursor[0], cursor[1], 1)["first"][0]
+        if not continues:
+            cursor = None
+        parts, need = [], self.length
+        while need > 0:
+            jumped = cursor is None
+            env, pos = cursor if not jumped else self._jump()
+            window = min(need, int(self.replay.total[env]) - pos)
+            part = self.replay.gather(env, pos, window)  # a copy: safe to mark
+            part["first"][0] |= jumped  # the state resets where a jump lands (also on an episode's remains)
+            ends = np.flatnonzero(part["first"][1:])  # the episode ends before the next `first`
+            take = int(ends[0]) + 1 if len(ends) else window
+            parts.append({key: value[:take] for key, value in part.items()} if take < window else part)
+            need -= take
+            cursor = (env, pos + take)
+            if take < window or pos + take >= self.replay.total[env]:
+                cursor = None  # end of the episode, or of the data written so far: jump
+        self.cursors[slot] = cursor
+        sequence = parts[0] if len(parts) == 1 else {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+        return sequence, not continues
 
     def sample(self) -> Tuple[Dict[str, np.ndarray], np.ndarray]:
-        """-> (batch of (T, B, ...) arrays, fresh (B,) bool: slots not continuing their previous sequence)."""
+        """-> (batch of (T, B, ...) arrays, fresh (B,) bool: slots whose carried state must be dropped)."""
         sequences, fresh = [], np.ones(self.batch_size, dtype=bool)
+        self._starts = None
         for slot in range(self.batch_size):
             if not self.tbtt:
                 env = self._random_env()
-                start = self._uniform_start(env)
-            else:
-                cursor = self.cursors[slot]
-                valid = (cursor is not None and cursor[1] >= self.replay.oldest(cursor[0])
-                         and cursor[1] + self.length <= self.replay.total[cursor[0]])
-                env, start = cursor if valid else self._jump()
-                fresh[slot] = not valid
-                self.cursors[slot] = (env, start + self.length)
-            sequences.append(self.replay.gather(env, start, self.length))
+                sequences.append(self.replay.gather(env, self._uniform_start(env), self.length))
+                continue
+            sequence, jumped = self._read(slot)
+            cut = self.reset_interval > 0 and self.rng.random() < self.length / self.reset_interval
+            fresh[slot] = jumped or cut
+            sequences.append(sequence)
         batch = {key: np.stack([s[key] for s in sequences], axis=1) for key in sequences[0]}
         return batch, fresh

@@ -79,15 +79,20 @@ def balanced_kl_loss(post_logits: torch.Tensor, prior_logits: torch.Tensor, bala
 
 class RSSM(nn.Module):
     def __init__(self, embed_size: int, num_actions: int, deter: int = 2048, stoch: int = 32, classes: int = 32,
-                 hidden: int = 1024):
+                 hidden: int = 1024, layer_norm: bool = False):
+        """layer_norm: LayerNorm before the ELU of the input, prior and posterior layers (pydreamer's
+        RSSMCell with layer_norm: True); the GRU is layer-normed either way."""
         super().__init__()
         self.embed_size, self.num_actions = embed_size, num_actions
         self.deter_size, self.stoch_size, self.classes = deter, stoch, classes
-        self.img_in = nn.Sequential(nn.Linear(stoch * classes + num_actions, hidden), nn.ELU())
+
+        def hidden_layer(in_size: int) -> list:
+            return [nn.Linear(in_size, hidden), *([nn.LayerNorm(hidden)] if layer_norm else []), nn.ELU()]
+
+        self.img_in = nn.Sequential(*hidden_layer(stoch * classes + num_actions))
         self.gru = LayerNormGRUCell(hidden, deter)
-        self.prior_out = nn.Sequential(nn.Linear(deter, hidden), nn.ELU(), nn.Linear(hidden, stoch * classes))
-        self.post_out = nn.Sequential(nn.Linear(deter + embed_size, hidden), nn.ELU(),
-                                      nn.Linear(hidden, stoch * classes))
+        self.prior_out = nn.Sequential(*hidden_layer(deter), nn.Linear(hidden, stoch * classes))
+        self.post_out = nn.Sequential(*hidden_layer(deter + embed_size), nn.Linear(hidden, stoch * classes))
 
     @property
     def feature_size(self) -> int:

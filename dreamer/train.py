@@ -1,14 +1,21 @@
-"""Train DreamerV2: `python -m dreamer.train --env=memory_9x9 [--preset=memory_maze|amaze|debug] [--logdir=DIR]
-[--steps=N] [--key=value ...]` (`--help` lists every key).
+"""Train DreamerV2: `python -m dreamer.train --env=memory_9x9 [--preset=memory_maze|dreamerv2_atari|amaze|debug]
+[--logdir=DIR] [--steps=N] [--actors=N] [--train_ratio=R] [--key=value ...]` (`--help` lists every key).
+
+--actors=N runs N actor processes (dreamer.actors) that step the envs with a copy of the policy and
+write into the replay, while this process only trains, at R replayed steps per env step
+(--train_ratio; 0: as fast as it can). --actors=0 steps the envs in this process between updates.
+SIGTERM and Ctrl-C stop the actors and save a checkpoint; if this process is killed outright, the
+actors exit by themselves within a second.
 
 Running the same command again resumes from <logdir>/checkpoint.pt: env steps, replay, weights,
 optimizers. Keys given on the command line override the saved config, except those that fix
 shapes (config.ARCHITECTURE_KEYS).
 """
 import os
+import signal
 import sys
 import time
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -49,6 +56,8 @@ def env_seed(seed: int, env_index: int, env_steps: int) -> int:
 
 
 class Trainer:
+    """One run: the learner, and either the envs (actors=0) or the actor processes (dreamer.actors)."""
+
     def __init__(self, cfg: dict, checkpoint: Optional[dict]):
         from envs import make_env
 
@@ -57,23 +66,47 @@ class Trainer:
             torch.set_num_threads(cfg["threads"])
         os.makedirs(cfg["logdir"], exist_ok=True)
         self.env_steps = checkpoint["env_steps"] if checkpoint else 0
+        self.start_env_steps = self.env_steps
         self.episodes = checkpoint["episodes"] if checkpoint else 0
         torch.manual_seed(cfg["seed"] + self.env_steps)
         self.rng = np.random.default_rng([cfg["seed"], self.env_steps])
-        self.envs = [make_env(cfg["env"], seed=env_seed(cfg["seed"], i, self.env_steps)) for i in range(cfg["envs"])]
-        self.spec = ObsSpec.from_env(cfg["env"], self.envs[0].observation_space)
-        self.num_actions = int(self.envs[0].action_space.n)
+        if cfg["actors"] == 0:
+            self.envs = [make_env(cfg["env"], seed=env_seed(cfg["seed"], i, self.env_steps)) for i in range(cfg["envs"])]
+            probe = self.envs[0]
+        else:  # the actors own the envs; one here only tells the spaces
+            self.envs, probe = [], make_env(cfg["env"], seed=0)
+        self.spec = ObsSpec.from_env(cfg["env"], probe.observation_space)
+        self.num_actions = int(probe.action_space.n)
+        if cfg["actors"] > 0:
+            probe.close()
         self.device = pick_device(cfg["device"])
         self.agent = Dreamer(cfg, self.spec, self.num_actions, self.device)
         if checkpoint:
             self.agent.load_state_dict(checkpoint["agent"])
-        replay_dir = os.path.join(cfg["logdir"], "replay")
-        self.replay = Replay(replay_dir, cfg["replay_capacity"], cfg["envs"], self.spec.shapes(),
-                             state=checkpoint["replay"] if checkpoint else None)
+        self.batch_steps = cfg["batch_size"] * cfg["batch_length"]  # replayed steps per gradient step
+        rings = cfg["envs"] * max(cfg["actors"], 1)
+        self.shared = None
+        if cfg["actors"] > 0:
+            import multiprocessing
+
+            from dreamer.actors import SharedState, acting_modules
+
+            self.context = multiprocessing.get_context("spawn")
+            self.acting = acting_modules(self.agent.world_model, self.agent.behavior)
+            num_params = sum(p.numel() for module in self.acting for p in module.parameters())
+            self.shared = SharedState.create(self.context, rings, cfg["actors"], num_params)
+        self.replay = Replay(os.path.join(cfg["logdir"], "replay"), cfg["replay_capacity"], rings, self.spec.shapes(),
+                             state=checkpoint["replay"] if checkpoint else None,
+                             shared_total=self.shared.totals() if self.shared else None)
         self.sampler = SequenceSampler(self.replay, cfg["batch_size"], cfg["batch_length"], cfg["tbtt"],
-                                       seed=int(self.rng.integers(2**31)))
+                                       seed=int(self.rng.integers(2**31)), reset_interval=cfg["reset_interval"])
         self.actor = Actor(self.agent.world_model, self.agent.behavior, cfg["envs"], seed=int(self.rng.integers(2**31)))
         self.logger = Logger(cfg["logdir"], cfg, cfg["wandb"])
+        self.bar, self.last_return = None, None
+        self.next_log = (self.env_steps // cfg["log_every"] + 1) * cfg["log_every"]
+        self.next_save = (self.env_steps // cfg["checkpoint_every"] + 1) * cfg["checkpoint_every"]
+        self.last = (time.time(), self.env_steps, self.agent.grad_steps)  # at the last log write
+        self.recent = self.last  # at the last progress-bar update
 
     def save(self) -> None:
         self.replay.flush()  # replay steps first: the checkpoint must never count steps not on disk
@@ -82,75 +115,151 @@ class Trainer:
             "agent": self.agent.state_dict(), "env_steps": self.env_steps, "episodes": self.episodes,
             "replay": self.replay.state_dict()})
 
-    def grad_steps_due(self) -> int:
+    def grad_steps_due(self) -> float:
+        """Gradient steps the run should have made by now (inf: as many as it can)."""
         cfg = self.cfg
         if self.env_steps < cfg["prefill"] or not self.sampler.ready():
             return 0
+        if cfg["train_ratio"] > 0:
+            return cfg["pretrain"] + int((self.env_steps - cfg["prefill"]) * cfg["train_ratio"] / self.batch_steps)
+        if cfg["actors"] > 0:
+            return float("inf")
         return cfg["pretrain"] + cfg["train_steps"] * ((self.env_steps - cfg["prefill"]) // cfg["train_every"])
 
-    def train(self) -> None:
-        while self.agent.grad_steps < self.grad_steps_due():
-            batch, fresh = self.sampler.sample()
-            tensors = batch_to_tensors(batch, self.num_actions, self.device)
-            self.logger.add(self.agent.train_step(tensors, fresh if self.cfg["tbtt"] else None))
+    def train_step(self) -> None:
+        batch, fresh = self.sampler.sample()
+        tensors = batch_to_tensors(batch, self.num_actions, self.device)
+        self.logger.add(self.agent.train_step(tensors, fresh if self.cfg["tbtt"] else None))
+
+    def episode_done(self, episode_return: float, length: int) -> None:
+        self.logger.add({"reward/reward": episode_return, "len/len": length})
+        self.episodes += 1
+        self.last_return = episode_return
+
+    def rates(self, since: Tuple[float, int, int]) -> Dict[str, float]:
+        """Env steps/s, gradient steps/s and replayed steps per env step since `since` = (time, env steps, grad steps)."""
+        elapsed = max(time.time() - since[0], 1e-9)
+        env_steps, grad_steps = self.env_steps - since[1], self.agent.grad_steps - since[2]
+        return {"perf/_fps": env_steps / elapsed, "perf/train_steps_per_sec": grad_steps / elapsed,
+                "perf/replay_ratio": grad_steps * self.batch_steps / max(env_steps, 1)}
+
+    def report(self) -> None:
+        """Progress bar, log writes and checkpoints, once per loop iteration."""
+        cfg = self.cfg
+        self.bar.update(self.env_steps - self.bar.n)
+        if time.time() - self.recent[0] >= 2.0:
+            rates = self.rates(self.recent)
+            postfix = {"env/s": f"{rates['perf/_fps']:.0f}", "grad/s": f"{rates['perf/train_steps_per_sec']:.2f}",
+                       "ratio": f"{rates['perf/replay_ratio']:.1f}"}
+            if self.last_return is not None:
+                postfix["reward"] = f"{self.last_return:.2f}"
+            self.bar.set_postfix(postfix, refresh=False)
+            self.recent = (time.time(), self.env_steps, self.agent.grad_steps)
+        if self.env_steps >= self.next_log:
+            self.logger.write(self.env_steps, {
+                **self.rates(self.last), "stats/grad_steps": self.agent.grad_steps, "stats/episodes": self.episodes,
+                "stats/replay_steps": len(self.replay),
+                "stats/replay_ratio": self.agent.grad_steps * self.batch_steps / max(self.env_steps, 1)})
+            self.last = (time.time(), self.env_steps, self.agent.grad_steps)
+            self.next_log = (self.env_steps // cfg["log_every"] + 1) * cfg["log_every"]
+        if self.env_steps >= self.next_save:
+            self.save()
+            self.next_save = (self.env_steps // cfg["checkpoint_every"] + 1) * cfg["checkpoint_every"]
 
     def run(self) -> None:
         from tqdm import tqdm
 
+        self.bar = tqdm(total=self.cfg["steps"], initial=self.env_steps, unit="step", mininterval=1.0, dynamic_ncols=True)
+        pool = None
+        try:
+            if self.cfg["actors"] > 0:
+                from dreamer.actors import ActorPool
+
+                self.shared.policy.publish(self.acting)
+                self.update_step_limit()
+                pool = ActorPool(self.cfg, self.spec.to_dict(), self.num_actions, self.shared, self.context,
+                                 self.start_env_steps)
+                self.run_learner(pool)
+            else:
+                self.run_serial()
+        except KeyboardInterrupt:
+            print("\nInterrupted: saving a checkpoint", file=sys.stderr)
+        finally:
+            self.bar.close()
+            if pool is not None:
+                pool.stop()  # no actor writes after this: the checkpoint sees a still replay
+                self.env_steps = self.start_env_steps + int(self.shared.steps().sum())
+                for episode in pool.drain_episodes():
+                    self.episode_done(*episode)
+        self.save()
+        self.logger.close()
+        for env in self.envs:
+            env.close()
+
+    def update_step_limit(self) -> None:
+        """With a replay ratio, actors wait once they are two gradient steps' worth ahead of the learner."""
+        cfg = self.cfg
+        if cfg["train_ratio"] <= 0:
+            self.shared.step_limit.value = -1
+            return
+        if not self.sampler.ready():
+            self.shared.step_limit.value = -1 if self.env_steps >= cfg["prefill"] else cfg["prefill"]
+            return
+        ahead = max(self.agent.grad_steps - cfg["pretrain"] + 2, 0) * self.batch_steps / cfg["train_ratio"]
+        self.shared.step_limit.value = int(cfg["prefill"] + ahead)
+
+    def run_learner(self, pool) -> None:
+        cfg = self.cfg
+        while True:
+            pool.check_alive()
+            self.env_steps = self.start_env_steps + int(self.shared.steps().sum())
+            for episode in pool.drain_episodes():
+                self.episode_done(*episode)
+            if self.env_steps >= cfg["steps"]:
+                break
+            if self.agent.grad_steps < self.grad_steps_due():
+                self.train_step()
+                if self.agent.grad_steps % cfg["policy_every"] == 0:
+                    self.shared.policy.publish(self.acting)
+            else:
+                time.sleep(0.002)
+            self.update_step_limit()
+            self.report()
+
+    def run_serial(self) -> None:
         cfg, n = self.cfg, len(self.envs)
         obs = [self.spec.from_env_obs(env.reset()[0]) for env in self.envs]
         for i in range(n):
             self.replay.add(i, obs[i], -1, 0.0, True, False)
         first = np.ones(n, dtype=bool)
         returns, lengths = np.zeros(n), np.zeros(n, dtype=np.int64)
-        next_log = (self.env_steps // cfg["log_every"] + 1) * cfg["log_every"]
-        next_save = (self.env_steps // cfg["checkpoint_every"] + 1) * cfg["checkpoint_every"]
-        last_time, last_steps, last_grads = time.time(), self.env_steps, self.agent.grad_steps
-        bar = tqdm(total=cfg["steps"], initial=self.env_steps, unit="step", mininterval=1.0, dynamic_ncols=True)
-        try:
-            while self.env_steps < cfg["steps"]:
-                if self.env_steps < cfg["prefill"]:
-                    actions = self.rng.integers(0, self.num_actions, size=n)
-                else:
-                    stacked = {key: np.stack([o[key] for o in obs]) for key in obs[0]}
-                    actions = self.actor.act(stacked, first)
-                for i, env in enumerate(self.envs):
-                    new_obs, reward, terminated, truncated, _ = env.step(int(actions[i]))
-                    obs[i] = self.spec.from_env_obs(new_obs)
-                    self.replay.add(i, obs[i], int(actions[i]), reward, False, terminated)
-                    returns[i] += reward
-                    lengths[i] += 1
-                    first[i] = terminated or truncated
-                    if first[i]:
-                        self.logger.add({"reward/reward": returns[i], "len/len": lengths[i]})
-                        self.episodes += 1
-                        bar.set_postfix(reward=f"{returns[i]:.2f}", refresh=False)
-                        returns[i], lengths[i] = 0.0, 0
-                        obs[i] = self.spec.from_env_obs(env.reset()[0])
-                        self.replay.add(i, obs[i], -1, 0.0, True, False)
-                self.env_steps += n
-                bar.update(n)
-                self.train()
-                if self.env_steps >= next_log:
-                    now = time.time()
-                    self.logger.write(self.env_steps, {
-                        "perf/_fps": (self.env_steps - last_steps) / max(now - last_time, 1e-9),
-                        "perf/train_steps_per_sec": (self.agent.grad_steps - last_grads) / max(now - last_time, 1e-9),
-                        "stats/grad_steps": self.agent.grad_steps, "stats/episodes": self.episodes,
-                        "stats/replay_steps": len(self.replay)})
-                    last_time, last_steps, last_grads = now, self.env_steps, self.agent.grad_steps
-                    next_log += cfg["log_every"]
-                if self.env_steps >= next_save:
-                    self.save()
-                    next_save += cfg["checkpoint_every"]
-        except KeyboardInterrupt:
-            print("\nInterrupted: saving a checkpoint", file=sys.stderr)
-        finally:
-            bar.close()
-        self.save()
-        self.logger.close()
-        for env in self.envs:
-            env.close()
+        while self.env_steps < cfg["steps"]:
+            if self.env_steps < cfg["prefill"]:
+                actions = self.rng.integers(0, self.num_actions, size=n)
+            else:
+                stacked = {key: np.stack([o[key] for o in obs]) for key in obs[0]}
+                actions = self.actor.act(stacked, first)
+            for i, env in enumerate(self.envs):
+                new_obs, reward, terminated, truncated, _ = env.step(int(actions[i]))
+                obs[i] = self.spec.from_env_obs(new_obs)
+                self.replay.add(i, obs[i], int(actions[i]), reward, False, terminated)
+                returns[i] += reward
+                lengths[i] += 1
+                first[i] = terminated or truncated
+                if first[i]:
+                    self.episode_done(returns[i], lengths[i])
+                    returns[i], lengths[i] = 0.0, 0
+                    obs[i] = self.spec.from_env_obs(env.reset()[0])
+                    self.replay.add(i, obs[i], -1, 0.0, True, False)
+            self.env_steps += n
+            while self.agent.grad_steps < self.grad_steps_due():
+                self.train_step()
+            self.report()
+
+
+def _interrupt(signum, frame):
+    signal.signal(signum, signal.SIG_IGN)  # a second SIGTERM must not cut the checkpoint short
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -169,6 +278,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     else:
         print(f"Starting {cfg['logdir']}: env {cfg['env']}, preset {cfg.get('preset')}", flush=True)
     trainer = Trainer(cfg, checkpoint)
+    # SIGTERM (a cluster's pre-emption, `kill`) stops like Ctrl-C: actors stopped, checkpoint saved.
+    signal.signal(signal.SIGTERM, _interrupt)
     trainer.run()
     print(f"Done: {trainer.env_steps} env steps, {trainer.agent.grad_steps} grad steps, "
           f"{trainer.episodes} episodes; checkpoint in {cfg['logdir']}", flush=True)

@@ -16,19 +16,25 @@ from dreamer.observations import ObsSpec, make_codec, mlp
 from dreamer.rssm import RSSM, State, balanced_kl_loss
 
 # The config keys that shape the world model (kept with its weights so it can be rebuilt alone).
-MODEL_KEYS = ("deter", "stoch", "classes", "hidden", "cnn_depth", "grid_embed", "mlp_units", "mlp_layers")
+MODEL_KEYS = ("deter", "stoch", "classes", "hidden", "cnn_depth", "grid_embed", "mlp_units", "mlp_layers",
+              "layer_norm", "encoder_act")
+# What a checkpoint written before a key existed was built with.
+MODEL_KEY_FALLBACKS = {"layer_norm": False, "encoder_act": "relu"}
 
 
 class WorldModel(nn.Module):
     def __init__(self, cfg: dict, spec: ObsSpec, num_actions: int):
         super().__init__()
-        self.model_cfg = {key: cfg[key] for key in MODEL_KEYS}
+        self.model_cfg = {key: cfg[key] if key in cfg else MODEL_KEY_FALLBACKS[key] for key in MODEL_KEYS}
+        cfg = {**cfg, **self.model_cfg}
         self.spec, self.num_actions = spec, num_actions
         feature_size = cfg["deter"] + cfg["stoch"] * cfg["classes"]
         self.codec = make_codec(spec, feature_size, cfg)
-        self.rssm = RSSM(self.codec.embed_size, num_actions, cfg["deter"], cfg["stoch"], cfg["classes"], cfg["hidden"])
-        self.reward_head = mlp(feature_size, 1, cfg["mlp_units"], cfg["mlp_layers"])
-        self.discount_head = mlp(feature_size, 1, cfg["mlp_units"], cfg["mlp_layers"])  # logits of "episode goes on"
+        self.rssm = RSSM(self.codec.embed_size, num_actions, cfg["deter"], cfg["stoch"], cfg["classes"], cfg["hidden"],
+                         cfg["layer_norm"])
+        self.reward_head = mlp(feature_size, 1, cfg["mlp_units"], cfg["mlp_layers"], cfg["layer_norm"])
+        # logits of "episode goes on"
+        self.discount_head = mlp(feature_size, 1, cfg["mlp_units"], cfg["mlp_layers"], cfg["layer_norm"])
         self.feature_size = feature_size
 
     def init_args(self) -> dict:

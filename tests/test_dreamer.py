@@ -155,7 +155,7 @@ def test_replay_ring_and_tbtt_continuation(tmp_path):
 def test_config_errors_name_what_is_allowed():
     with pytest.raises(ConfigError, match="allowed: .*--batch_size"):
         build({"batch_sise": "3"})
-    with pytest.raises(ConfigError, match="presets: memory_maze, amaze, debug"):
+    with pytest.raises(ConfigError, match="presets: memory_maze, dreamerv2_atari, amaze, debug"):
         build({"env": ENV}, preset="nope")
     with pytest.raises(ConfigError, match="valid names: .*amaze_7x7"):
         build({"env": "amaze_8x8"})

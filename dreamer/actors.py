@@ -1,0 +1,214 @@
+"""Actor processes: each steps its own envs with a CPU copy of the policy and writes into the shared replay.
+
+The learner (dreamer.train) owns the run: it creates the replay files and the shared state below,
+starts the actors with the "spawn" context, copies its weights into `SharedPolicy` every
+`policy_every` gradient steps, and raises `step_limit` as it trains when a replay ratio is set.
+Actor i writes only its own replay rings (envs i*E .. i*E+E-1), so no two processes write one ring.
+
+An actor never outlives the learner: the kernel kills it when its parent dies (PR_SET_PDEATHSIG,
+Linux), and a watchdog thread exits it once its parent id changes (any platform, within a second).
+"""
+import ctypes
+import logging
+import os
+import queue
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, List
+
+import numpy as np
+import torch
+
+log = logging.getLogger(__name__)
+
+PR_SET_PDEATHSIG = 1
+WATCHDOG_PERIOD_S = 0.5
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Exit this process as soon as `parent_pid` is no longer its parent (the parent died, by any signal)."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # no prctl: the watchdog below still covers it
+            pass
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+
+    def watchdog() -> None:
+        while True:
+            time.sleep(WATCHDOG_PERIOD_S)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watchdog, name="parent-watchdog", daemon=True).start()
+
+
+def acting_modules(world_model, behavior) -> List[torch.nn.Module]:
+    """The parts acting needs (encoder, RSSM, actor head): only these travel to the actors."""
+    return [world_model.codec.encoder, world_model.rssm, behavior.actor]
+
+
+class SharedPolicy:
+    """Acting weights as one flat float32 buffer in shared memory, with a version number.
+
+    publish() (learner) and load() (actor) copy under one lock, so an actor never reads half an update.
+    """
+
+    def __init__(self, context, num_params: int):
+        self.buffer = context.RawArray(ctypes.c_float, num_params)
+        self.version = context.RawValue(ctypes.c_int64, 0)
+        self.lock = context.Lock()
+
+    def _vector(self) -> torch.Tensor:
+        return torch.from_numpy(np.frombuffer(self.buffer, dtype=np.float32))
+
+    def publish(self, modules: List[torch.nn.Module]) -> None:
+        params = [p for module in modules for p in module.parameters()]
+        flat = torch.nn.utils.parameters_to_vector(params).detach().float().cpu()
+        with self.lock:
+            self._vector().copy_(flat)
+            self.version.value += 1
+
+    def load(self, modules: List[torch.nn.Module], seen: int) -> int:
+        """Copy the weights in if newer than version `seen` -> the version now held."""
+        if self.version.value == seen:
+            return seen
+        params = [p for module in modules for p in module.parameters()]
+        with self.lock, torch.no_grad():
+            torch.nn.utils.vector_to_parameters(self._vector().clone(), params)
+            return int(self.version.value)
+
+
+@dataclass
+class SharedState:
+    """Everything learner and actors share (picklable to spawned processes)."""
+    replay_total: Any  # RawArray int64 (rings,): steps written per replay ring
+    actor_steps: Any  # RawArray int64 (actors,): env steps each actor took in this session
+    step_limit: Any  # RawValue int64: actors pause while the run's env steps reach it; -1 = no limit
+    stop: Any  # Event: the learner asks the actors to finish
+    episodes: Any  # Queue of (return, length) per finished episode
+    policy: SharedPolicy
+
+    @staticmethod
+    def create(context, rings: int, actors: int, num_params: int) -> "SharedState":
+        limit = context.RawValue(ctypes.c_int64, -1)
+        return SharedState(context.RawArray(ctypes.c_int64, rings), context.RawArray(ctypes.c_int64, actors), limit,
+                           context.Event(), context.Queue(), SharedPolicy(context, num_params))
+
+    def totals(self) -> np.ndarray:
+        return np.frombuffer(self.replay_total, dtype=np.int64)
+
+    def steps(self) -> np.ndarray:
+        return np.frombuffer(self.actor_steps, dtype=np.int64)
+
+
+def actor_main(index: int, cfg: dict, spec_dict: dict, num_actions: int, shared: SharedState, parent_pid: int,
+               start_env_steps: int) -> None:
+    """One actor process: steps cfg["envs"] envs until shared.stop, writing rings index*envs ... ."""
+    die_with_parent(parent_pid)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the learner decides
+    torch.set_num_threads(1)
+    logging.basicConfig(level=logging.INFO, format=f"[actor {index}] %(message)s")
+    from dreamer.agent import Actor
+    from dreamer.behavior import ActorCritic
+    from dreamer.observations import ObsSpec
+    from dreamer.replay import Replay
+    from dreamer.train import env_seed
+    from dreamer.world_model import WorldModel
+    from envs import make_env
+
+    n, first_ring = cfg["envs"], index * cfg["envs"]
+    rings = cfg["envs"] * cfg["actors"]
+    spec = ObsSpec.from_dict(spec_dict)
+    envs = [make_env(cfg["env"], seed=env_seed(cfg["seed"], first_ring + i, start_env_steps)) for i in range(n)]
+    replay = Replay(os.path.join(cfg["logdir"], "replay"), cfg["replay_capacity"], rings, spec.shapes(),
+                    shared_total=shared.totals(), attach=True)
+    torch.manual_seed(cfg["seed"] + start_env_steps + 7919 * (index + 1))
+    world_model = WorldModel(cfg, spec, num_actions).eval()
+    behavior = ActorCritic(world_model.feature_size, num_actions, cfg).eval()
+    modules = acting_modules(world_model, behavior)
+    seen = 0
+    actor = Actor(world_model, behavior, n, seed=int(np.random.SeedSequence([cfg["seed"], index, start_env_steps]).generate_state(1)[0]))
+    rng = np.random.default_rng([cfg["seed"], index, start_env_steps])
+    steps = shared.steps()
+
+    obs = [spec.from_env_obs(env.reset()[0]) for env in envs]
+    for i in range(n):
+        replay.add(first_ring + i, obs[i], -1, 0.0, True, False)
+    first = np.ones(n, dtype=bool)
+    returns, lengths = np.zeros(n), np.zeros(n, dtype=np.int64)
+    while not shared.stop.is_set():
+        run_steps = start_env_steps + int(steps.sum())
+        limit = shared.step_limit.value
+        if 0 <= limit <= run_steps:
+            time.sleep(0.002)  # the learner is behind the replay ratio: wait for it
+            continue
+        if run_steps < cfg["prefill"]:
+            actions = rng.integers(0, num_actions, size=n)
+        else:
+            seen = shared.policy.load(modules, seen)
+            if seen == 0:  # no weights published yet: the learner publishes before training starts
+                time.sleep(0.01)
+                continue
+            stacked = {key: np.stack([o[key] for o in obs]) for key in obs[0]}
+            actions = actor.act(stacked, first)
+        for i, env in enumerate(envs):
+            new_obs, reward, terminated, truncated, _ = env.step(int(actions[i]))
+            obs[i] = spec.from_env_obs(new_obs)
+            replay.add(first_ring + i, obs[i], int(actions[i]), reward, False, terminated)
+            returns[i] += reward
+            lengths[i] += 1
+            first[i] = terminated or truncated
+            if first[i]:
+                shared.episodes.put((float(returns[i]), int(lengths[i])))
+                returns[i], lengths[i] = 0.0, 0
+                obs[i] = spec.from_env_obs(env.reset()[0])
+                replay.add(first_ring + i, obs[i], -1, 0.0, True, False)
+        steps[index] += n  # after the replay writes: counted steps are always in the replay
+    shared.episodes.cancel_join_thread()  # exit even if the learner stopped reading episodes
+    for env in envs:
+        env.close()
+
+
+class ActorPool:
+    """Starts, watches and stops the actor processes of one learner."""
+
+    def __init__(self, cfg: dict, spec_dict: dict, num_actions: int, shared: SharedState, context,
+                 start_env_steps: int):
+        self.shared, self.processes = shared, []
+        for index in range(cfg["actors"]):
+            process = context.Process(target=actor_main, name=f"dreamer-actor-{index}", daemon=True,
+                                      args=(index, cfg, spec_dict, num_actions, shared, os.getpid(), start_env_steps))
+            process.start()
+            self.processes.append(process)
+
+    def check_alive(self) -> None:
+        dead = [p for p in self.processes if not p.is_alive()]
+        if dead:
+            raise RuntimeError(f"actor process {dead[0].name} exited with code {dead[0].exitcode}; see its log above")
+
+    def drain_episodes(self) -> List[tuple]:
+        out = []
+        while True:
+            try:
+                out.append(self.shared.episodes.get_nowait())
+            except queue.Empty:
+                return out
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Ask the actors to finish, then kill any that do not within `timeout` seconds."""
+        self.shared.stop.set()
+        deadline = time.time() + timeout
+        for process in self.processes:
+            process.join(max(0.0, deadline - time.time()))
+        for process in self.processes:
+            if process.is_alive():
+                log.warning("actor %s did not stop in %.0f s: killing it", process.name, timeout)
+                process.kill()
+                process.join(1.0)
+        self.shared.episodes.cancel_join_thread()  # episodes left in the pipe are not worth a hang
