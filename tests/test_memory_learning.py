@@ -30,7 +30,9 @@ def bench():
 def run(bench, tmp_path_factory):
     train_dir = str(tmp_path_factory.mktemp("memory_learning"))
     args = bench.parse_args(["--env=amaze_7x7", f"--frames={FRAMES}", f"--train_dir={train_dir}", "--episodes=4",
-                             "--train_args", "--device=cpu"])
+                             # summaries every second: on a quiet machine the whole run takes ~15 s, less than
+                             # the default 20 s between summaries, and would leave no curve to read
+                             "--train_args", "--device=cpu", "--experiment_summaries_interval=1"])
     first = bench.train(args, "LSTM", 0)
     return args, first
 
