@@ -4,8 +4,10 @@ from typing import Optional, Tuple
 import torch
 from torch import nn
 
+from networks.flat_state import FlatStateStep
 
-class GRUCore(nn.Module):
+
+class GRUCore(FlatStateStep, nn.Module):
     """Single-layer GRU.
 
     forward(inputs (T, B, input_size), state (B, H) or None, first (T, B) bool or None)
@@ -29,21 +31,6 @@ class GRUCore(nn.Module):
     def unflatten_state(self, flat: torch.Tensor) -> torch.Tensor:
         assert flat.shape[1:] == (self.state_size,), (flat.shape, self.state_size)
         return flat
-
-    def step(self, inputs: torch.Tensor, state: Optional[torch.Tensor] = None,
-             first: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, torch.Tensor]:
-        """One step, (B, input_size) -> ((B, out_size), new state): Sample Factory's rollout call.
-
-        first[b] zeroes env b's state first, as its sampler zeroes the flat state after a done.
-        """
-        B = inputs.shape[0]
-        assert inputs.shape == (B, self.input_size), (inputs.shape, (B, self.input_size))
-        state = state if state is not None else self.initial_state(B)
-        if first is not None:
-            assert first.shape == (B,), (first.shape, (B,))
-            state = self.unflatten_state(self.flatten_state(state).masked_fill(first.bool().unsqueeze(-1), 0.0))
-        out, state = self(inputs.unsqueeze(0), state)
-        return out.squeeze(0), state
 
     def forward(self, inputs: torch.Tensor, state: Optional[torch.Tensor] = None,
                 first: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, torch.Tensor]:

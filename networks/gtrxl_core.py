@@ -6,6 +6,8 @@ from typing import Optional, Tuple
 import torch
 from torch import nn
 
+from networks.flat_state import FlatStateStep
+
 OUTPUT_GAIN = 0.1  # initial gain of the output LayerNorm (see __init__)
 
 State = Tuple[torch.Tensor, torch.Tensor]  # valid (B, M) bool, memory (L, B, M, D)
@@ -75,7 +77,7 @@ class GTrXLLayer(nn.Module):
         return self.ff_gate(x, torch.relu(self.ff(self.ff_norm(x))))
 
 
-class GTrXLCore(nn.Module):
+class GTrXLCore(FlatStateStep, nn.Module):
     """input projection -> `num_layers` gated transformer layers -> LayerNorm.
 
     forward(inputs (T, B, input_size), state (valid (B, M) bool, memory (L, B, M, D)) or None,
@@ -119,21 +121,6 @@ class GTrXLCore(nn.Module):
         assert flat.shape == (B, self.state_size), (flat.shape, (B, self.state_size))
         memory = flat[:, M:].reshape(B, self.num_layers, M, self.d_model).permute(1, 0, 2, 3)
         return flat[:, :M] > 0.5, memory
-
-    def step(self, inputs: torch.Tensor, state: Optional[State] = None,
-             first: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, State]:
-        """One step, (B, input_size) -> ((B, out_size), new state): Sample Factory's rollout call.
-
-        first[b] zeroes env b's state first, as its sampler zeroes the flat state after a done.
-        """
-        B = inputs.shape[0]
-        assert inputs.shape == (B, self.input_size), (inputs.shape, (B, self.input_size))
-        state = state if state is not None else self.initial_state(B)
-        if first is not None:
-            assert first.shape == (B,), (first.shape, (B,))
-            state = self.unflatten_state(self.flatten_state(state).masked_fill(first.bool().unsqueeze(-1), 0.0))
-        out, state = self(inputs.unsqueeze(0), state)
-        return out.squeeze(0), state
 
     def forward(self, inputs: torch.Tensor, state: Optional[State] = None,
                 first: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, State]:

@@ -6,6 +6,8 @@ from typing import Optional, Tuple
 import torch
 from torch import nn
 
+from networks.flat_state import FlatStateStep
+
 OUTPUT_GAIN = 0.1  # initial gain of the output LayerNorm (see __init__)
 
 
@@ -89,7 +91,7 @@ class LRUBlock(nn.Module):
         return x + nn.functional.glu(self.glu(nn.functional.gelu(y)), dim=-1), states
 
 
-class LRUCore(nn.Module):
+class LRUCore(FlatStateStep, nn.Module):
     """input projection -> `num_layers` LRU blocks -> LayerNorm.
 
     forward(inputs (T, B, input_size), state (L, B, N) complex64 or None, first (T, B) bool or None)
@@ -123,21 +125,6 @@ class LRUCore(nn.Module):
         assert flat.shape == (B, self.state_size), (flat.shape, (B, self.state_size))
         pairs = flat.reshape(B, self.num_layers, self.lru_state_size, 2).permute(1, 0, 2, 3).contiguous()
         return torch.view_as_complex(pairs)
-
-    def step(self, inputs: torch.Tensor, state: Optional[torch.Tensor] = None,
-             first: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, torch.Tensor]:
-        """One step, (B, input_size) -> ((B, out_size), new state): Sample Factory's rollout call.
-
-        first[b] zeroes env b's state first, as its sampler zeroes the flat state after a done.
-        """
-        B = inputs.shape[0]
-        assert inputs.shape == (B, self.input_size), (inputs.shape, (B, self.input_size))
-        state = state if state is not None else self.initial_state(B)
-        if first is not None:
-            assert first.shape == (B,), (first.shape, (B,))
-            state = self.unflatten_state(self.flatten_state(state).masked_fill(first.bool().unsqueeze(-1), 0.0))
-        out, state = self(inputs.unsqueeze(0), state)
-        return out.squeeze(0), state
 
     def forward(self, inputs: torch.Tensor, state: Optional[torch.Tensor] = None,
                 first: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, torch.Tensor]:
