@@ -5,7 +5,7 @@ V x V view window around an in-grid agent stays inside the array and sees walls 
 (minimax pads the same way). All N grids sit in one contiguous array, and positions are flat
 indices into it, so a move is one add and a view is one fancy-index with precomputed offsets.
 """
-from typing import Dict, Optional, Sequence, Union
+from typing import Dict, Optional
 
 import numpy as np
 
@@ -14,9 +14,9 @@ from .constants import (
     AGENT_COLOR, AGENT_OBJECT, CODE_TO_ENCODING, DIR_TO_VEC, EMPTY, FORWARD, LEFT, NORMALIZE_DIVISOR, RIGHT, WALL,
 )
 from .layouts import Layouts, Sampler
+from .seeding import SeedLike, SeededBatch
 from .spaces import action_space, observation_space
 
-SeedLike = Union[None, int, Sequence[int]]
 
 
 def view_offsets(view: int, row_stride: int) -> np.ndarray:
@@ -35,7 +35,7 @@ def view_offsets(view: int, row_stride: int) -> np.ndarray:
     return out
 
 
-class AMazeBatch:
+class AMazeBatch(SeededBatch):
     """N AMaze instances; `step` takes (N,) actions and returns (N, ...) arrays.
 
     With auto_reset (the default, what Sample Factory's batched sampling expects) a maze whose
@@ -82,18 +82,7 @@ class AMazeBatch:
         if seed is not None:
             self.seed(seed)
 
-    @property
-    def num_agents(self) -> int:
-        return self.num_envs
-
     # ---- seeding and resets ------------------------------------------------------------------
-    def seed(self, seed: SeedLike) -> None:
-        """int s: maze i gets seed s + i (as gymnasium vector envs do); a sequence: one seed each."""
-        seeds = [seed + i for i in range(self.num_envs)] if np.isscalar(seed) else list(seed)
-        if len(seeds) != self.num_envs:
-            raise ValueError(f"Got {len(seeds)} seeds for {self.num_envs} envs")
-        self.generators = [np.random.default_rng(int(s)) for s in seeds]
-
     def _generators_for(self, slots: np.ndarray):
         if self.cfg.singleton_seed >= 0:
             return [np.random.default_rng(self.cfg.singleton_seed) for _ in slots]

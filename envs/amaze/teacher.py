@@ -11,7 +11,7 @@ to date step by step instead of re-deriving them; the tests check both against t
 Randomness (noise, start direction, collision redraws) comes from one numpy Generator per design,
 drawn once per episode, so design i with seed s is the same as a single teacher env seeded s.
 """
-from typing import Dict, Optional, Sequence, Union
+from typing import Dict, Optional
 
 import numpy as np
 from gymnasium import spaces
@@ -20,9 +20,9 @@ from .constants import (
     AGENT_COLOR, AGENT_OBJECT, CODE_TO_ENCODING, COLOR_TO_INDEX, EMPTY, GOAL, NORMALIZE_DIVISOR, OBJECT_TO_INDEX, WALL,
 )
 from .layouts import Layouts, pick_cells
+from .seeding import SeedLike, SeededBatch
 from .teacher_config import TeacherConfig
 
-SeedLike = Union[None, int, Sequence[int]]
 GOAL_ENCODING = (OBJECT_TO_INDEX["goal"], COLOR_TO_INDEX["green"], 0)
 WALL_ENCODING = (OBJECT_TO_INDEX["wall"], COLOR_TO_INDEX["grey"], 0)
 
@@ -108,7 +108,7 @@ def image_of_design(cfg: TeacherConfig, decoded: Dict[str, np.ndarray]) -> np.nd
     return image
 
 
-class AMazeTeacherBatch:
+class AMazeTeacherBatch(SeededBatch):
     """N teacher envs; `step` takes (N,) cell indices in [0, H*W) and returns (N, ...) arrays.
 
     Every design takes exactly T = cfg.max_episode_steps steps and ends `terminated` (the design is
@@ -143,18 +143,7 @@ class AMazeTeacherBatch:
         if seed is not None:
             self.seed(seed)
 
-    @property
-    def num_agents(self) -> int:
-        return self.num_envs
-
     # ---- seeding and resets ------------------------------------------------------------------
-    def seed(self, seed: SeedLike) -> None:
-        """int s: design i gets seed s + i; a sequence: one seed each."""
-        seeds = [seed + i for i in range(self.num_envs)] if np.isscalar(seed) else list(seed)
-        if len(seeds) != self.num_envs:
-            raise ValueError(f"Got {len(seeds)} seeds for {self.num_envs} envs")
-        self.generators = [np.random.default_rng(int(s)) for s in seeds]
-
     def reset(self, seed: SeedLike = None, options: Optional[dict] = None):
         """Blank designs everywhere. Returns (obs dict of (N, ...) arrays, info dict)."""
         if seed is not None:
