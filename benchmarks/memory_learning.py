@@ -32,14 +32,15 @@ from sf_maze.evaluate import DEFAULT_EVAL_SEED, file_stem  # noqa: E402
 
 log = logging.getLogger("memory_learning")
 
-# Training on this project's 2-core CPU machine runs at ~156 frames/s (benchmarks/train_fps.py, in the
-# README), so 1M frames take ~1.8 h: the ~2 h budget, and the 1M-frame floor. A second agent
-# (--no_memory) doubles it. Other jobs on the cores slow it down: ~50 frames/s at load average 12.
-DEFAULT_FRAMES = 1_000_000
+# The LSTM agent trained memory_9x9 at 301 frames/s (start-up included) on this project's quiet 2-core
+# machine (the README's 1M-frame run: 55 min), so ~2 h of it is ~2M frames. A second agent
+# (--no_memory) doubles the time. Other jobs on the cores slow it down: ~50 frames/s at load average 12.
+DEFAULT_FRAMES = 2_000_000
 # Sample Factory writes the episode return (`reward/reward`) as a mean over the last --stats_avg
 # episodes and only once that many have ended (default 100). Memory Maze 9x9 episodes are 1000
 # frames, so 100 would hide the first ~100k frames and smear the curve over 10% of a 1M run.
 STATS_AVG = 20
+SPEED_FILE = "memory_learning_speed.json"
 VARIANTS = {"LSTM": [], "no memory": ["--use_rnn=False"]}
 SHORT_NAMES = {"LSTM": "lstm", "no memory": "nomem"}
 PAPER_IMPALA_NOTE = (
@@ -106,7 +107,8 @@ def log_tail(path: str, chars: int = 3000) -> str:
 
 
 def train(args, variant: str, seed: int) -> dict:
-    """Trains (or resumes) one run up to args.frames; returns frames reached and this call's fps."""
+    """Trains (or resumes) one run up to args.frames; returns frames reached and the last training call's
+    fps (kept in the run folder, so a rerun that only re-scores or re-plots still reports it)."""
     experiment = experiment_name(args.env, variant, seed)
     run_dir = os.path.join(args.train_dir, experiment)
     command = [sys.executable, "-m", "sf_maze.train", f"--env={args.env}", f"--experiment={experiment}",
@@ -115,7 +117,9 @@ def train(args, variant: str, seed: int) -> dict:
     before, start = reached_env_steps(run_dir), time.time()
     if before >= args.frames:
         log.info("%s: %d frames reached before, nothing to train", experiment, before)
-        return dict(experiment=experiment, frames=before, fps=None)
+        speed = read_json(os.path.join(run_dir, SPEED_FILE))
+        fps = speed.get("fps") if speed.get("frames_after") == before else None
+        return dict(experiment=experiment, frames=before, fps=fps)
     log.info("%s: training %d -> %d frames (log: %s)", experiment, before, args.frames,
              os.path.join(run_dir, "memory_learning_train.log"))
     status = run_streaming(command, os.path.join(run_dir, "memory_learning_train.log"), show="Fps is")
@@ -125,7 +129,17 @@ def train(args, variant: str, seed: int) -> dict:
     seconds, after = time.time() - start, reached_env_steps(run_dir)
     fps = (after - before) / seconds if seconds > 0 else None
     log.info("%s: %d frames, %.0f s this call (%.1f frames/s including start-up)", experiment, after, seconds, fps)
+    write_atomic(os.path.join(run_dir, SPEED_FILE), json.dumps(
+        dict(frames_before=before, frames_after=after, seconds=seconds, fps=fps)).encode())
     return dict(experiment=experiment, frames=after, fps=fps, seconds=seconds)
+
+
+def read_json(path: str) -> dict:
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
 
 
 def final_checkpoint(run_dir: str) -> str:
@@ -242,26 +256,33 @@ def plot_learning_curve(curves: Dict[str, list], out_path: str, env: str, random
 
     if not curves:
         return None
-    fig, ax = plt.subplots(figsize=(8, 5))
+    # The paper's references (23-35 on 9x9) flatten an early curve into the random line, so the right
+    # panel repeats the runs and the random score on their own scale.
+    fig, (ax, ax_zoom) = plt.subplots(1, 2, figsize=(13, 5))
     for label, runs in curves.items():
         steps, mean, std = mean_band(runs)
         if not len(steps):  # seeds' step ranges do not overlap: draw each
             for i, (s, v) in enumerate(runs):
-                ax.plot(s, v, label=f"{label} #{i}")
+                for axis in (ax, ax_zoom):
+                    axis.plot(s, v, label=f"{label} #{i}")
             continue
-        line, = ax.plot(steps, mean, label=f"{label} (n={len(runs)})")
-        if len(runs) > 1:
-            ax.fill_between(steps, mean - std, mean + std, color=line.get_color(), alpha=0.2)
+        for axis in (ax, ax_zoom):
+            line, = axis.plot(steps, mean, label=f"{label} (n={len(runs)})")
+            if len(runs) > 1:
+                axis.fill_between(steps, mean - std, mean + std, color=line.get_color(), alpha=0.2)
     if random_mean is not None:
-        ax.axhline(random_mean, color="black", linestyle=":", linewidth=1, label=f"uniform random {random_mean:.2f}")
+        for axis in (ax, ax_zoom):
+            axis.axhline(random_mean, color="black", linestyle=":", linewidth=1,
+                         label=f"uniform random {random_mean:.2f}")
     for name, value in reference_scores(env).items():
         color, style = REFERENCE_STYLE.get(name, ("grey", "-."))
         ax.axhline(value, color=color, linestyle=style, linewidth=1, label=f"{name} {value:g} (paper)")
-    ax.set_xlabel("env frames (agent steps)")
-    ax.set_ylabel(f"episode return (mean of last {STATS_AVG} training episodes)")
-    ax.set_title(title, fontsize=9)
-    ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", fontsize=7)
+    for axis, title_text in ((ax, title), (ax_zoom, "the same runs on their own scale")):
+        axis.set_xlabel("env frames (agent steps)")
+        axis.set_ylabel(f"episode return (mean of last {STATS_AVG} training episodes)")
+        axis.set_title(title_text, fontsize=9)
+        axis.grid(alpha=0.3)
+        axis.legend(loc="upper left", fontsize=7)
     fig.tight_layout()
     tmp = f"{out_path}.tmp{os.getpid()}.png"
     os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
@@ -305,6 +326,7 @@ def parse_args(argv: Optional[List[str]] = None):
 
 def main(argv: Optional[List[str]] = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    logging.getLogger("tensorboard").setLevel(logging.WARNING)  # its event reader logs every file at INFO
     args = parse_args(argv)
     variants = ["LSTM", "no memory"] if args.no_memory else ["LSTM"]
     try:
@@ -324,13 +346,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     seeds = " ".join(map(str, args.seeds))
     header = (f"**{args.env}**, commit `{commit}`, seeds {seeds}, {args.frames:,} frames per run, "
               f"{os.cpu_count()} CPUs, load average at the end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}. "
-              f"Train frames/s: this invocation's, start-up included (`-`: trained before).")
+              f"Train frames/s: the last training call's, start-up included (`-`: not recorded).")
     table = format_table(trained, random_report, args.episodes, args.eval_seed)
     skipped = "" if args.no_memory else "\nNo-memory row (`--use_rnn=False`) skipped: pass --no_memory."
     run_dirs = [os.path.join(args.train_dir, run["experiment"]) for run in trained]
     curve_path = plot_learning_curve(read_curves(run_dirs), os.path.join(args.out, "curve.png"), args.env,
                                      random_report["scores"]["random"]["returns"]["mean"],
                                      f"{args.env}, commit {commit}, seeds {seeds}, {args.frames:,} frames per run")
+    if curve_path and not os.path.relpath(curve_path, REPO).startswith(os.pardir):
+        curve_path = os.path.relpath(curve_path, REPO)  # table.md is committed: no machine paths in it
     curve_line = (f"\nLearning curve: {curve_path}" if curve_path else
                   f"\nNo learning curve yet: Sample Factory writes reward/reward after {STATS_AVG} episodes.")
     text = "\n".join([header, "", table, skipped, curve_line, "", PAPER_IMPALA_NOTE, ""])

@@ -46,7 +46,8 @@ def test_train_reaches_budget_and_a_rerun_does_not_train_again(bench, run):
         config = json.load(f)
     assert config["stats_avg"] == bench.STATS_AVG and config["seed"] == 0 and config["use_rnn"] is True
     again = bench.train(args, "LSTM", 0)
-    assert again["frames"] == first["frames"] and again["fps"] is None
+    # the rerun trains nothing but still reports the speed of the call that did
+    assert again["frames"] == first["frames"] and again["fps"] == first["fps"]
 
 
 def test_curve_comes_from_the_run_summaries_and_is_drawn(bench, run, tmp_path):
@@ -62,7 +63,7 @@ def test_curve_comes_from_the_run_summaries_and_is_drawn(bench, run, tmp_path):
 
     path = bench.plot_learning_curve(curves, str(tmp_path / "curve.png"), "amaze_7x7", random_mean=0.05, title="t")
     image = matplotlib.image.imread(path)
-    assert image.shape[:2] == (600, 960) and image.std() > 0
+    assert image.shape[:2] == (600, 1560) and image.std() > 0  # two panels: with the references, and zoomed
     assert not [p for p in os.listdir(tmp_path) if ".tmp" in p]
     assert bench.plot_learning_curve({}, str(tmp_path / "none.png"), "amaze_7x7", None, "t") is None
 
