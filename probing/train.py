@@ -247,6 +247,7 @@ def _run_in(args, targets, train_files, eval_files, work_dir):
     # encode, while letting one probe recipe fit features of any scale (e.g. a random network's).
     std = np.asarray(features["train"].meta["std"], np.float32) + 1e-6
     lengths = sorted(set(labels["eval"].lengths))
+    maze_size = int(load_episode(train_files[0], keys=["maze_layout"])["maze_layout"].shape[-1])
     results = {
         "model": spec, "data": os.path.abspath(args.data),
         "train_episodes": len(train_files), "eval_episodes": len(eval_files),
@@ -256,8 +257,10 @@ def _run_in(args, targets, train_files, eval_files, work_dir):
                     for name in WINDOWS},
         "feature_size": features["train"].width("features"), "probe_pose": args.probe_pose,
         "probe_steps": args.steps, "probe_mlp": [args.layers, args.hidden], "probe_batch": args.batch_size,
-        "seed": args.seed, "work_dir": work_dir, "paper_9x9": PAPER_9X9, "targets": {},
+        "seed": args.seed, "work_dir": work_dir, "maze_size": maze_size, "targets": {},
     }
+    if maze_size == 9:  # the only size whose paper numbers this repo transcribed
+        results["paper_9x9"] = PAPER_9X9
     if spec.startswith("supervised"):
         results["supervised"] = dict(updates=args.supervised_updates, batch=args.supervised_batch,
                                      sequence=args.supervised_sequence)

@@ -234,6 +234,34 @@ def test_state_walls_probe_near_perfect_constant_at_baseline(tmp_path):
     assert 0.75 < walls["constant"]["all"]["accuracy"] < 0.85, walls
 
 
+def test_results_name_the_maze_size_and_the_report_prints_only_that_sizes_paper_numbers(tmp_path, capsys):
+    from probing import report
+    from probing.train import build_parser, run
+
+    rng = np.random.default_rng(1)
+    outs = {}
+    for size in (9, 15):
+        data = tmp_path / f"layouts{size}"
+        data.mkdir()
+        for i in range(6):
+            layout = (rng.random((size, size)) > 0.2).astype(np.uint8)
+            _write(data / f"episode_{i:06d}.npz", steps=1, maze_layout=np.repeat(layout[None], 2, 0))
+        outs[size] = str(tmp_path / f"state{size}.json")
+        results = run(build_parser().parse_args(
+            [f"--data={data}", "--model=state", "--target=walls", "--steps=2", "--hidden=8", "--layers=1",
+             f"--out={outs[size]}"]))
+        assert results["maze_size"] == size
+        assert ("paper_9x9" in results) == (size == 9)
+
+    report.main([outs[9]])
+    assert "| Walls accuracy | 0.808 |" in capsys.readouterr().out
+    report.main([outs[15]])
+    printed = capsys.readouterr().out
+    assert "0.808" not in printed and "15x15 probing numbers are not transcribed" in printed
+    with pytest.raises(SystemExit, match=r"different maze sizes \[9, 15\]"):
+        report.main([outs[9], outs[15]])
+
+
 def test_end_to_end_probe_with_trained_checkpoint(dataset, tmp_path):
     """A short sf_maze training run's checkpoint, probed on generated episodes, with a video."""
     import json
