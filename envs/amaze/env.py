@@ -1,15 +1,15 @@
 """One AMaze behind the gymnasium API (no auto-reset): a batch-of-one core."""
 from typing import Any, Dict, Optional
 
-import gymnasium as gym
 import numpy as np
 
 from .config import AMazeConfig
 from .core import AMazeBatch
 from .layouts import Layouts, Sampler
+from .single_env import BatchOfOneEnv
 
 
-class AMazeEnv(gym.Env):
+class AMazeEnv(BatchOfOneEnv):
     """Single AMaze env; see AMazeConfig for parameters and AMazeBatch.step for the dynamics.
 
     reset(options=...) accepts a hand-built maze (minimax's set_env_instance):
@@ -24,17 +24,10 @@ class AMazeEnv(gym.Env):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
         self.cfg, self.name, self.render_mode = cfg, name, render_mode
-        self._core = AMazeBatch(cfg, sampler, num_envs=1, auto_reset=False)
-        self.observation_space, self.action_space = self._core.observation_space, self._core.action_space
-        self._first_seed = seed  # applied by the first reset that gets no seed of its own
-        if seed is not None:
-            self.action_space.seed(seed)
+        self._attach(AMazeBatch(cfg, sampler, num_envs=1, auto_reset=False), seed)
 
     def reset(self, *, seed: Optional[int] = None, options: Optional[Dict[str, Any]] = None):
-        if seed is None and self._first_seed is not None:
-            seed = self._first_seed
-        self._first_seed = None
-        super().reset(seed=seed)
+        self._seed_reset(seed)
         layout = self._layout_from(options)
         if layout is not None:
             self._core.load(layout)

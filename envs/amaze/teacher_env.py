@@ -1,15 +1,15 @@
 """One AMaze teacher behind the gymnasium API (no auto-reset): a batch-of-one AMazeTeacherBatch."""
 from typing import Any, Dict, Optional
 
-import gymnasium as gym
 import numpy as np
 
 from .layouts import Layouts
+from .single_env import BatchOfOneEnv
 from .teacher import AMazeTeacherBatch
 from .teacher_config import TeacherConfig
 
 
-class AMazeTeacherEnv(gym.Env):
+class AMazeTeacherEnv(BatchOfOneEnv):
     """minimax's UEDMaze for one designer; see AMazeTeacherBatch for the dynamics.
 
     An action is a cell index y * W + x. The episode ends `terminated` after
@@ -24,17 +24,10 @@ class AMazeTeacherEnv(gym.Env):
         if render_mode is not None:
             raise ValueError(f"The teacher env has no render modes, got render_mode={render_mode!r}")
         self.cfg, self.name, self.render_mode = cfg, name, None
-        self._core = AMazeTeacherBatch(cfg, num_envs=1, auto_reset=False)
-        self.observation_space, self.action_space = self._core.observation_space, self._core.action_space
-        self._first_seed = seed
-        if seed is not None:
-            self.action_space.seed(seed)
+        self._attach(AMazeTeacherBatch(cfg, num_envs=1, auto_reset=False), seed)
 
     def reset(self, *, seed: Optional[int] = None, options: Optional[Dict[str, Any]] = None):
-        if seed is None and self._first_seed is not None:
-            seed = self._first_seed
-        self._first_seed = None
-        super().reset(seed=seed)
+        self._seed_reset(seed)
         self._core.generators = [self.np_random]
         obs, info = self._core.reset()
         return self._single(obs), info

@@ -1,0 +1,20 @@
+"""What AMazeEnv and AMazeTeacherEnv share: a gymnasium env over a batch-of-one core."""
+from typing import Optional
+
+import gymnasium as gym
+
+
+class BatchOfOneEnv(gym.Env):
+    def _attach(self, core, seed: Optional[int]) -> None:
+        self._core = core
+        self.observation_space, self.action_space = core.observation_space, core.action_space
+        self._first_seed = seed  # applied by the first reset that gets no seed of its own
+        if seed is not None:
+            self.action_space.seed(seed)
+
+    def _seed_reset(self, seed: Optional[int]) -> None:
+        """gymnasium's reset seeding; the core then draws from self.np_random."""
+        if seed is None and self._first_seed is not None:
+            seed = self._first_seed
+        self._first_seed = None
+        super().reset(seed=seed)
