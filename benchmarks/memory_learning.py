@@ -135,11 +135,13 @@ def train(args, variant: str, seed: int) -> dict:
 
 
 def read_json(path: str) -> dict:
+    """The JSON object at path, or {} when it is missing, cut short or not an object."""
     try:
         with open(path) as f:
-            return json.load(f)
+            data = json.load(f)
     except (OSError, ValueError):
         return {}
+    return data if isinstance(data, dict) else {}
 
 
 def final_checkpoint(run_dir: str) -> str:
@@ -151,11 +153,7 @@ def final_checkpoint(run_dir: str) -> str:
 
 def read_report(path: str, episodes: int) -> Optional[dict]:
     """An evaluation JSON written before, or None when missing, cut short by a kill, or different."""
-    try:
-        with open(path) as f:
-            report = json.load(f)
-    except (OSError, ValueError):
-        return None
+    report = read_json(path)
     return report if report.get("episodes") == episodes and report.get("full_episodes") else None
 
 
