@@ -12,9 +12,10 @@ from networks.gru_core import GRUCore
 from networks.gtrxl_core import GTrXLCore
 from networks.heads import PolicyValueHeads
 from networks.lru_core import LRUCore
+from networks.resnet_encoder import ResNetEncoder
 
 __all__ = [
     "ConvEncoder", "GRUCore", "GTrXLCore", "GridAgent", "GridEncoder", "LRUCore", "LSTMCore", "PolicyValueHeads",
-    "RecurrentAgent", "agent_from_state_dict", "build_core", "core_from_state_dict", "load_sf_checkpoint",
+    "RecurrentAgent", "ResNetEncoder", "agent_from_state_dict", "build_core", "core_from_state_dict", "load_sf_checkpoint",
     "preprocess_frames", "read_sf_checkpoint",
 ]

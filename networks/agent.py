@@ -1,10 +1,12 @@
-"""The whole recurrent agent (encoder -> LSTM core -> heads) as one plain module, for probing and replay."""
+"""The whole recurrent agent (encoder [+ last action and reward] -> memory core -> heads) as one plain
+module, for probing and replay."""
 from typing import Dict, Optional, Tuple, Union
 
 import torch
 from torch import nn
 
 from networks.core import LSTMCore, State
+from networks.core_input import last_action_reward_size, with_last_action_reward
 from networks.encoder import ConvEncoder, preprocess_frames
 from networks.heads import PolicyValueHeads
 
@@ -23,6 +25,11 @@ def _time_steps(obs: Observation) -> int:
 class RecurrentAgent(nn.Module):
     """encoder -> core (None: the memory-less ablation) -> heads.
 
+    With `last_action_reward=True` (sf_maze's default for Memory Maze, IMPALA's core input) the
+    observation is a dict {"image": frames, "last_action": (..., A) one-hot float, "last_reward":
+    (...,) float} (the offline datasets' `image`, `action`, `reward`), and the core reads the image
+    embedding with the clipped last reward and the last action appended; otherwise it is the frames.
+
     forward(frames (T, B, H, W, 3) uint8, state, first (T, B) bool) ->
     (logits (T, B, A), values (T, B), features (T, B, F), new state). `features` is the core's output,
     the memory representation that probes read.
@@ -37,14 +44,22 @@ class RecurrentAgent(nn.Module):
     extraction over long episodes), different in the last float bits.
     """
 
-    def __init__(self, encoder: ConvEncoder, core: Optional[LSTMCore], heads: PolicyValueHeads):
+    def __init__(self, encoder: nn.Module, core: Optional[LSTMCore], heads: PolicyValueHeads,
+                 last_action_reward: bool = False):
         super().__init__()
         self.encoder, self.core, self.heads = encoder, core, heads
-        self.out_size: int = core.out_size if core is not None else encoder.out_size
+        self.last_action_reward = last_action_reward
+        extra = last_action_reward_size(heads.num_actions) if last_action_reward else 0
+        self.embed_size: int = encoder.out_size + extra  # the core's input
+        self.out_size: int = core.out_size if core is not None else self.embed_size
 
-    def encode(self, frames: torch.Tensor) -> torch.Tensor:
-        """(..., H, W, 3) uint8 -> (..., encoder.out_size); subclasses take other observations."""
-        return self.encoder(preprocess_frames(frames))
+    def encode(self, obs: Observation) -> torch.Tensor:
+        """(..., H, W, 3) uint8 frames (or the dict above) -> (..., embed_size); subclasses take other
+        observations."""
+        if not self.last_action_reward:
+            return self.encoder(preprocess_frames(obs))
+        embedding = self.encoder(preprocess_frames(obs["image"]))
+        return with_last_action_reward(embedding, obs["last_action"], obs["last_reward"])
 
     def step(self, obs: Observation, state: Optional[State] = None, first: Optional[torch.Tensor] = None) -> Output:
         """One env step of B envs: (logits (B, A), values (B,), features (B, F), new state).

@@ -13,10 +13,12 @@ import numpy as np
 import torch
 
 from networks.agent import RecurrentAgent
+from networks.core_input import last_action_reward_size
 from networks.core_loading import core_from_state_dict
 from networks.encoder import ConvEncoder
 from networks.grid_encoder import GridAgent, GridEncoder
 from networks.heads import PolicyValueHeads
+from networks.resnet_encoder import ResNetEncoder
 
 log = logging.getLogger(__name__)
 
@@ -127,13 +129,14 @@ def _grid_encoder(encoder_state: Dict[str, torch.Tensor]) -> GridEncoder:
     return encoder
 
 
-def _image_size(conv_out: int, depth: int, kernel: int, image_size: Optional[int]) -> int:
-    """The square frame size whose conv output has `conv_out` features.
+def _image_size(conv_out: int, features_at, image_size: Optional[int]) -> int:
+    """The square frame size whose conv output has `conv_out` features (`features_at(size)`).
 
-    Stride-2 convs map several sizes to one output (254..269 all give 256 px's), so the weights
-    alone cannot tell them apart: an explicit image_size wins, else the one size our envs render.
+    Strided convs and pools map several sizes to one output (254..269 all give 256 px's with the
+    CNN), so the weights alone cannot tell them apart: an explicit image_size wins, else the one size
+    our envs render.
     """
-    fits = [s for s in range(kernel, 2049) if _conv_size(s, kernel) > 0 and 8 * depth * _conv_size(s, kernel) ** 2 == conv_out]
+    fits = [s for s in range(1, 2049) if features_at(s) == conv_out]
     if image_size is not None:
         if image_size not in fits:
             allowed = f"{fits[0]}..{fits[-1]}" if fits else "none"
@@ -144,7 +147,7 @@ def _image_size(conv_out: int, depth: int, kernel: int, image_size: Optional[int
     if len(preferred) == 1:
         return preferred[0]
     if not fits:
-        raise ValueError(f"No square image size gives {conv_out} conv features with depth {depth}, kernel {kernel}")
+        raise ValueError(f"No square image size gives this checkpoint's {conv_out} conv features")
     raise ValueError(f"Frames of {fits[0]}..{fits[-1]} px fit this checkpoint's encoder equally; "
                      f"pass image_size= to load_sf_checkpoint")
 
@@ -155,10 +158,44 @@ def _conv_encoder(encoder_state: Dict[str, torch.Tensor], next_in: int, image_si
     projection = encoder_state.get("projection.0.weight")
     out_features = projection.shape[0] if projection is not None else None
     conv_out = projection.shape[1] if projection is not None else next_in
-    encoder = ConvEncoder(in_channels=in_channels, image_size=_image_size(conv_out, depth, kernel, image_size),
+
+    def features_at(size: int) -> int:
+        side = _conv_size(size, kernel) if size >= kernel else 0
+        return 8 * depth * side ** 2 if side > 0 else -1
+
+    encoder = ConvEncoder(in_channels=in_channels, image_size=_image_size(conv_out, features_at, image_size),
                           depth=depth, kernel_size=kernel, out_features=out_features)
     encoder.load_state_dict(encoder_state)
     return encoder
+
+
+def _resnet_encoder(encoder_state: Dict[str, torch.Tensor], image_size: Optional[int]) -> ResNetEncoder:
+    """A ResNetEncoder sized from its weights: stage widths, blocks per stage, projection."""
+    stages = sorted({int(key.split(".")[1]) for key in encoder_state if key.startswith("stages.")})
+    channels = [encoder_state[f"stages.{i}.conv.weight"].shape[0] for i in stages]
+    in_channels = encoder_state["stages.0.conv.weight"].shape[1]
+    num_blocks = len({key.split(".")[3] for key in encoder_state if key.startswith("stages.0.blocks.")})
+    out_features, conv_out = encoder_state["projection.0.weight"].shape
+
+    def features_at(size: int) -> int:
+        for _ in channels:
+            size = (size + 1) // 2  # max-pool 3x3, stride 2, padding 1
+        return channels[-1] * size ** 2
+
+    encoder = ResNetEncoder(in_channels=in_channels, image_size=_image_size(conv_out, features_at, image_size),
+                            channels=channels, num_blocks=num_blocks, out_features=out_features)
+    encoder.load_state_dict(encoder_state)
+    return encoder
+
+
+def _takes_last_action_reward(core_in: int, embedding: int, num_actions: int) -> bool:
+    """Whether the core's input has the last reward and action appended to the image embedding."""
+    if core_in == embedding:
+        return False
+    if core_in == embedding + last_action_reward_size(num_actions):
+        return True
+    raise ValueError(f"The core takes {core_in} inputs, the encoder gives {embedding}: neither the image embedding "
+                     f"alone nor with the last reward and action ({last_action_reward_size(num_actions)} more)")
 
 
 def agent_from_state_dict(state: Dict[str, torch.Tensor], image_size: Optional[int] = None,
@@ -172,9 +209,11 @@ def agent_from_state_dict(state: Dict[str, torch.Tensor], image_size: Optional[i
     """
     encoder_state = _sub_state(state, PREFIXES["encoder"])
     grid = "cell_embedding.weight" in encoder_state
-    if not grid and "convs.0.weight" not in encoder_state:
-        raise ValueError(f"Not an sf_maze checkpoint: neither '{PREFIXES['encoder']}convs.0.weight' nor "
-                         f"'{PREFIXES['encoder']}cell_embedding.weight' among its weights")
+    resnet = "stages.0.conv.weight" in encoder_state
+    if not grid and not resnet and "convs.0.weight" not in encoder_state:
+        raise ValueError(f"Not an sf_maze checkpoint: none of '{PREFIXES['encoder']}convs.0.weight', "
+                         f"'{PREFIXES['encoder']}stages.0.conv.weight', '{PREFIXES['encoder']}cell_embedding.weight' "
+                         f"among its weights")
     _check_modelled(state, config, grid)
 
     core_state = _sub_state(state, PREFIXES["core"])
@@ -182,14 +221,20 @@ def agent_from_state_dict(state: Dict[str, torch.Tensor], image_size: Optional[i
     num_actions, head_in = heads_state["policy.weight"].shape
     core = core_from_state_dict(core_state) if core_state else None  # lstm, gru, gtrxl or lru
 
-    if grid:
-        encoder, agent_class = _grid_encoder(encoder_state), GridAgent
-    else:
-        encoder = _conv_encoder(encoder_state, core.input_size if core is not None else head_in, image_size)
-        agent_class = RecurrentAgent
+    core_in = core.input_size if core is not None else head_in
     heads = PolicyValueHeads(head_in, num_actions)
     heads.load_state_dict(heads_state)
-    return agent_class(encoder, core, heads)
+    if grid:
+        return GridAgent(_grid_encoder(encoder_state), core, heads)
+    if resnet:
+        encoder = _resnet_encoder(encoder_state, image_size)
+    elif "projection.0.weight" in encoder_state:
+        encoder = _conv_encoder(encoder_state, core_in, image_size)
+    else:  # no projection: the conv output feeds the core as it is, with nothing appended
+        encoder = _conv_encoder(encoder_state, core_in, image_size)
+        return RecurrentAgent(encoder, core, heads)
+    extras = _takes_last_action_reward(core_in, encoder.out_size, num_actions)
+    return RecurrentAgent(encoder, core, heads, last_action_reward=extras)
 
 
 def _run_config(path: str) -> Optional[Dict[str, Any]]:

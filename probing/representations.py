@@ -3,7 +3,7 @@
 `--model` specs:
   sf:PATH       an sf_maze (Sample Factory) checkpoint: the LSTM output, the agent's memory state
   dreamer:PATH  a Dreamer world model (`dreamer.checkpoint.load_world_model`): its RSSM features
-  random        the sf agent's architecture at its default sizes, randomly initialised (untrained)
+  random        the CNN + LSTM-256 sf agent (`--maze_encoder=cnn`, image only), randomly initialised
   random:PATH   the architecture of the sf checkpoint at PATH, randomly initialised
   state         the true global state: maze_layout (flattened), agent_pos, agent_dir, targets_pos
   supervised    the paper's supervised oracle: `probing.train` first trains the agent's CNN + LSTM
@@ -22,7 +22,7 @@ import torch
 log = logging.getLogger(__name__)
 
 # Entries each kind of representation reads from a trajectory file.
-NETWORK_KEYS = ("image", "action")
+NETWORK_KEYS = ("image", "action", "reward")
 STATE_KEYS = ("maze_layout", "agent_pos", "agent_dir", "targets_pos")
 # Frames per forward call: bounds memory for long trajectories; the recurrent state is carried across.
 CHUNK = 250
@@ -43,17 +43,36 @@ def _agent_extractor(agent: torch.nn.Module) -> Extractor:
 
     @torch.no_grad()
     def extract(episode: Dict[str, np.ndarray]) -> np.ndarray:
-        frames = torch.from_numpy(np.ascontiguousarray(episode["image"]))
+        obs = agent_inputs(agent, episode)
+        length = next(iter(obs.values())).shape[0] if isinstance(obs, dict) else obs.shape[0]
         state, outputs = None, []  # state None = zeros: what the agent sees at an episode start
-        for start in range(0, frames.shape[0], CHUNK):
-            chunk = frames[start:start + CHUNK].unsqueeze(1)  # (T, B=1, H, W, 3)
-            # exact=False: one encoder call per chunk, ~3x faster than stepping as Sample Factory's
-            # rollout does; features then agree with it to ~1e-6, not bit for bit.
+        for start in range(0, length, CHUNK):
+            # (T, B=1, ...) chunks; exact=False: one encoder call per chunk, ~3x faster than stepping
+            # as Sample Factory's rollout does; features then agree with it to ~1e-6, not bit for bit.
+            if isinstance(obs, dict):
+                chunk = {key: value[start:start + CHUNK].unsqueeze(1) for key, value in obs.items()}
+            else:
+                chunk = obs[start:start + CHUNK].unsqueeze(1)
             _, _, features, state = agent(chunk, state, None, exact=False)
             outputs.append(features[:, 0])
         return torch.cat(outputs).float().numpy()
 
     return extract
+
+
+def agent_inputs(agent: torch.nn.Module, episode: Dict[str, np.ndarray]):
+    """A trajectory file's entries as a RecurrentAgent's observations, (T+1, ...) tensors.
+
+    The file's `action[t]` and `reward[t]` are the action that led to `image[t]` and the reward it
+    earned, zero at t = 0: exactly the last action and last reward sf_maze.env hands the agent at
+    that step, so an agent trained with them (--maze_last_action_reward) reads them unchanged.
+    """
+    frames = torch.from_numpy(np.ascontiguousarray(episode["image"]))
+    if not getattr(agent, "last_action_reward", False):
+        return frames
+    return {"image": frames,
+            "last_action": torch.from_numpy(np.asarray(episode["action"], np.float32)),
+            "last_reward": torch.from_numpy(np.asarray(episode["reward"], np.float32))}
 
 
 def _random_agent(path: str = "", seed: int = 0) -> torch.nn.Module:

@@ -9,26 +9,40 @@ from sample_factory.model.actor_critic import ActorCriticSharedWeights
 from sample_factory.model.core import ModelCore
 from sample_factory.model.encoder import Encoder
 
-from networks import ConvEncoder, LSTMCore, PolicyValueHeads
+from networks import ConvEncoder, LSTMCore, PolicyValueHeads, ResNetEncoder
+from networks.core_input import last_action_reward_size, with_last_action_reward
 from sf_maze.cores import MazeMemoryCore, uses_maze_core
 from sf_maze.lifecycle import die_with_parent
 from sf_maze.patches import apply_sf_patches
 
 
 class MazeEncoder(Encoder):
+    """`--maze_encoder` (DreamerV2's CNN or the IMPALA ResNet) on the frame, with the last reward and
+    action appended when the env gives them (`--maze_last_action_reward`, sf_maze.env)."""
+
     def __init__(self, cfg, obs_space):
         super().__init__(cfg)
         channels, height, width = obs_space["obs"].shape
         if height != width:
-            raise ValueError(f"The CNN encoder takes square images; the env gives {height}x{width}")
-        self.net = ConvEncoder(in_channels=channels, image_size=height, depth=cfg.maze_cnn_depth,
-                               out_features=cfg.maze_cnn_out_size)
+            raise ValueError(f"The image encoders take square images; the env gives {height}x{width}")
+        if getattr(cfg, "maze_encoder", "cnn") == "resnet":
+            self.net = ResNetEncoder(in_channels=channels, image_size=height, out_features=cfg.maze_cnn_out_size)
+        else:
+            self.net = ConvEncoder(in_channels=channels, image_size=height, depth=cfg.maze_cnn_depth,
+                                   out_features=cfg.maze_cnn_out_size)
+        self.last_action_reward = "last_action" in obs_space.spaces
+        self.out_size = self.net.out_size
+        if self.last_action_reward:
+            self.out_size += last_action_reward_size(obs_space["last_action"].shape[0])
 
     def forward(self, obs_dict):
-        return self.net(obs_dict["obs"])
+        embedding = self.net(obs_dict["obs"])
+        if not self.last_action_reward:
+            return embedding
+        return with_last_action_reward(embedding, obs_dict["last_action"], obs_dict["last_reward"])
 
     def get_out_size(self) -> int:
-        return self.net.out_size
+        return self.out_size
 
 
 class MazeLSTMCore(ModelCore):

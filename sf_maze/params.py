@@ -39,12 +39,31 @@ def machine_defaults(cpus: int, available_gib: float) -> Dict[str, int]:
     return dict(num_workers=num_workers, num_envs_per_worker=envs, worker_num_splits=2)
 
 
+ENCODERS = ("resnet", "cnn")
+# What a run's config.json without the key meant: the agent before the paper's recipe, so that
+# older runs resume and evaluate with the network their checkpoints hold.
+LEGACY_DEFAULTS = dict(maze_encoder="cnn", maze_last_action_reward=False, maze_vtrace_lambda=1.0,
+                       maze_normalize_advantages=True)
+
+
 def add_maze_args(parser) -> None:
     p = parser
     p.add_argument("--maze_reference_impl", default=False, type=_str2bool,
                    help="Use the unmodified memory-maze package code instead of our bit-identical fast env")
-    p.add_argument("--maze_cnn_depth", default=32, type=int, help="Channels of the first conv layer (x1, x2, x4, x8)")
+    p.add_argument("--maze_encoder", default="resnet", choices=ENCODERS,
+                   help="Image encoder: resnet (the IMPALA ResNet of SEED RL's DMLab agent, 16/32/32 channels) or "
+                        "cnn (DreamerV2's four stride-2 convs, this repo's agent before the paper's recipe)")
+    p.add_argument("--maze_cnn_depth", default=32, type=int, help="cnn encoder: channels of the first conv layer (x1, x2, x4, x8)")
     p.add_argument("--maze_cnn_out_size", default=256, type=int, help="Size of the encoder's output projection")
+    p.add_argument("--maze_last_action_reward", default=True, type=_str2bool,
+                   help="Feed the core the one-hot last action and the clipped last reward beside the image "
+                        "embedding, as IMPALA does (Memory Maze envs; False: the image embedding alone)")
+    p.add_argument("--maze_vtrace_lambda", default=0.95, type=float,
+                   help="V-trace lambda: each trace coefficient c_s is lambda * min(c_bar, rho_s) (Espeholt et al. "
+                        "2018, Remark 2; the paper's 'lambda-target parameter', Table E.2); 1 is Sample Factory's V-trace")
+    p.add_argument("--maze_normalize_advantages", default=False, type=_str2bool,
+                   help="Standardise the advantages in every minibatch, as Sample Factory always does; IMPALA uses the "
+                        "V-trace advantages as they are")
     from sf_maze.cores import add_core_args
 
     add_core_args(p)
@@ -60,19 +79,22 @@ def maze_defaults(parser) -> None:
         use_rnn=True,
         rnn_type="lstm",
         rnn_size=256,  # LSTM-256, the paper's IMPALA core
-        rollout=32,
+        # The Memory Maze paper's IMPALA schedule (arXiv 2210.13383v1, Table E.2): sequences of 100
+        # steps, batches of 32 of them, Adam 2e-4 with epsilon 1e-7, discount 0.99.
+        rollout=100,
         recurrence=-1,  # Sample Factory's "= rollout" (V-trace needs recurrence == rollout): --rollout=64 alone works
-        batch_size=256,
+        batch_size=3200,  # 32 sequences x 100 steps
         num_batches_per_epoch=1,
         num_epochs=1,
         learning_rate=2e-4,
+        adam_eps=1e-7,
         gamma=0.99,
         # Memory Maze episodes end only at the time limit, which the agent cannot see: a zero target
         # there would teach it that the maze suddenly stops paying. Bootstrapping the truncated step
         # with the value keeps the target what it would have been; --value_bootstrap=False trains the
         # other way (time limit as a true end, Sample Factory's default).
         value_bootstrap=True,
-        exploration_loss_coeff=0.01,  # IMPALA's entropy cost; SF's 0.003 collapses early on sparse rewards
+        exploration_loss_coeff=0.001,  # the paper's tuned entropy loss scale (Table E.2)
         max_grad_norm=40.0,
         obs_scale=255.0,  # uint8 frames -> [0, 1], what networks.ConvEncoder expects
         normalize_input=False,  # fixed pixel scale, so the plain networks reproduce the policy from weights alone

@@ -9,6 +9,7 @@ import functools
 import torch
 
 from networks.checkpoint import checkpoint_safe_globals
+from sf_maze.vtrace_patch import patched_calculate_losses
 
 _APPLIED = False
 
@@ -31,6 +32,10 @@ def apply_sf_patches() -> None:
         return original(self, train_loop_vars)
 
     Learner._record_summaries = record_summaries
+
+    # V-trace lambda and optional advantage standardisation (--maze_vtrace_lambda,
+    # --maze_normalize_advantages), the paper's IMPALA loss; see sf_maze/vtrace_patch.py.
+    Learner._calculate_losses = patched_calculate_losses(Learner)
 
     # The learner resumes with torch.load's default weights_only=True, which refuses the numpy
     # scalar (best_performance) Sample Factory itself stores once --save_best_after is passed; after

@@ -8,7 +8,7 @@ import sys
 from typing import Callable, List, Optional
 
 from sf_maze.checks import InputError, check_run_inputs, env_step_budget, reached_env_steps
-from sf_maze.params import add_maze_args, maze_defaults
+from sf_maze.params import LEGACY_DEFAULTS, add_maze_args, maze_defaults
 from sf_maze.run_status import write_status
 
 _REGISTERED = False
@@ -55,11 +55,31 @@ def parse_args(argv: Optional[List[str]] = None, evaluation: bool = False,
     if defaults:
         parser.set_defaults(**defaults)
     cfg = parse_full_cfg(parser, argv)
+    apply_legacy_defaults(cfg)
     if cfg.recurrence == -1 and cfg.with_vtrace:
         # Sample Factory resolves -1 to 1 without an RNN, which its V-trace learner then dies on
         # (--use_rnn=False ablations); V-trace needs recurrence == rollout either way.
         cfg.recurrence = cfg.rollout
     return cfg
+
+
+def apply_legacy_defaults(cfg) -> None:
+    """A run whose config.json predates a flag keeps what it trained with (params.LEGACY_DEFAULTS):
+    Sample Factory fills keys missing from a saved config with today's defaults, which would build
+    another network than its checkpoints hold. Flags given on the command line still win."""
+    import json
+
+    path = os.path.join(cfg.train_dir, cfg.experiment, "config.json")
+    try:
+        with open(path) as f:
+            saved = json.load(f)
+    except (OSError, ValueError):
+        return  # a new run, or a file sf_maze.checks reports
+    if not isinstance(saved, dict):
+        return
+    for key, value in LEGACY_DEFAULTS.items():
+        if key not in saved and key not in getattr(cfg, "cli_args", {}):
+            setattr(cfg, key, value)
 
 
 def configure_wandb(cfg) -> None:

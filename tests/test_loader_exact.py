@@ -26,14 +26,27 @@ TINY_RUN = [
 STEPS, BATCH = 70, 2
 
 
-def _train(train_dir: str, env: str) -> str:
-    command = [sys.executable, "-m", "sf_maze.train", f"--env={env}", f"--train_dir={train_dir}", *TINY_RUN]
+def _train(train_dir: str, env: str, flags=()) -> str:
+    command = [sys.executable, "-m", "sf_maze.train", f"--env={env}", f"--train_dir={train_dir}", *TINY_RUN, *flags]
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return sorted(glob.glob(os.path.join(train_dir, EXPERIMENT, "checkpoint_p0", "checkpoint_*.pth")))[-1]
 
 
-def _sf_actor_critic(argv, image_size: int, state=None):
+NUM_ACTIONS = 6
+
+
+def _obs_space(image_size: int, last_action_reward: bool):
+    from gymnasium import spaces
+
+    image = spaces.Box(0, 255, (3, image_size, image_size), np.uint8)
+    if not last_action_reward:
+        return spaces.Dict({"obs": image})
+    return spaces.Dict({"obs": image, "last_action": spaces.Box(0.0, 1.0, (NUM_ACTIONS,), np.float32),
+                        "last_reward": spaces.Box(-np.inf, np.inf, (1,), np.float32)})
+
+
+def _sf_actor_critic(argv, image_size: int, state=None, last_action_reward: bool = False):
     from gymnasium import spaces
     from sample_factory.model.actor_critic import create_actor_critic
 
@@ -41,25 +54,28 @@ def _sf_actor_critic(argv, image_size: int, state=None):
 
     register_components()
     cfg = parse_args(argv, evaluation=True)
-    obs_space = spaces.Dict({"obs": spaces.Box(0, 255, (3, image_size, image_size), np.uint8)})
-    actor_critic = create_actor_critic(cfg, obs_space, spaces.Discrete(6))
+    actor_critic = create_actor_critic(cfg, _obs_space(image_size, last_action_reward), spaces.Discrete(NUM_ACTIONS))
     if state is not None:
         actor_critic.load_state_dict(state)
     return actor_critic.eval()
 
 
-def _sf_rollout(actor_critic, frames, first):
-    """Sample Factory's rollout path: per step, CHW uint8 obs -> prepare_and_normalize_obs -> forward."""
+def _sf_rollout(actor_critic, obs, first):
+    """Sample Factory's rollout path: per step, CHW uint8 obs (with the env's last action and reward,
+    when it gives them) -> prepare_and_normalize_obs -> forward."""
     from sample_factory.algo.utils.rl_utils import prepare_and_normalize_obs
 
+    frames = obs["image"]
     rnn_states = torch.zeros(frames.shape[1], 2 * actor_critic.core.net.hidden_size)
     logits, values, states = [], [], []
     with torch.no_grad():
         for t in range(frames.shape[0]):
             rnn_states = rnn_states.clone()
             rnn_states[first[t]] = 0.0  # NonBatchedVectorEnvRunner.reset_rnn_state after a done
-            obs = {"obs": frames[t].permute(0, 3, 1, 2).contiguous()}  # sf_maze.env's observation layout
-            out = actor_critic(prepare_and_normalize_obs(actor_critic, obs), rnn_states)
+            step = {"obs": frames[t].permute(0, 3, 1, 2).contiguous()}  # sf_maze.env's observation layout
+            if "last_action" in obs:
+                step.update(last_action=obs["last_action"][t], last_reward=obs["last_reward"][t].unsqueeze(-1))
+            out = actor_critic(prepare_and_normalize_obs(actor_critic, step), rnn_states)
             rnn_states = out["new_rnn_states"]
             logits.append(out["action_logits"])
             values.append(out["values"].reshape(-1))
@@ -74,26 +90,44 @@ def _episode_starts() -> torch.Tensor:
     return first
 
 
+def _observations(image_size: int, last_action_reward: bool):
+    generator = torch.Generator().manual_seed(image_size)
+    frames = torch.randint(0, 256, (STEPS, BATCH, image_size, image_size, 3), dtype=torch.uint8, generator=generator)
+    if not last_action_reward:
+        return frames, {"image": frames}
+    actions = torch.randint(0, NUM_ACTIONS, (STEPS, BATCH), generator=generator)
+    obs = {"image": frames, "last_action": torch.nn.functional.one_hot(actions, NUM_ACTIONS).float(),
+           "last_reward": torch.randint(0, 2, (STEPS, BATCH), generator=generator).float()}
+    return obs, obs
+
+
 @pytest.fixture(scope="module")
 def train_dir(tmp_path_factory):
     return str(tmp_path_factory.mktemp("runs"))
 
 
-@pytest.mark.parametrize("env, image_size", [("memory_9x9", 64), ("memory_9x9_hd", 256)])
-def test_checkpoint_reproduces_sample_factory_rollout_bit_for_bit(train_dir, env, image_size):
-    path = _train(os.path.join(train_dir, env), env)
+@pytest.mark.parametrize("env, image_size, flags", [
+    ("memory_9x9", 64, []),  # the defaults: IMPALA ResNet, last action and reward into the LSTM
+    ("memory_9x9_hd", 256, []),
+    ("memory_9x9", 64, ["--maze_encoder=cnn", "--maze_last_action_reward=False"]),  # the agent before the recipe
+])
+def test_checkpoint_reproduces_sample_factory_rollout_bit_for_bit(train_dir, env, image_size, flags):
+    run_dir = os.path.join(train_dir, env + "".join(flag.split("=")[-1] for flag in flags))
+    path = _train(run_dir, env, flags)
     agent = load_sf_checkpoint(path)
     assert agent.encoder.image_size == image_size
+    last_action_reward = "--maze_last_action_reward=False" not in flags
+    assert agent.last_action_reward is last_action_reward
+    assert type(agent.encoder).__name__ == ("ConvEncoder" if "--maze_encoder=cnn" in flags else "ResNetEncoder")
 
-    argv = [f"--env={env}", f"--train_dir={os.path.join(train_dir, env)}", f"--experiment={EXPERIMENT}"]
-    actor_critic = _sf_actor_critic(argv, image_size, read_sf_checkpoint(path)["model"])
-    generator = torch.Generator().manual_seed(image_size)
-    frames = torch.randint(0, 256, (STEPS, BATCH, image_size, image_size, 3), dtype=torch.uint8, generator=generator)
+    argv = [f"--env={env}", f"--train_dir={run_dir}", f"--experiment={EXPERIMENT}", *flags]
+    actor_critic = _sf_actor_critic(argv, image_size, read_sf_checkpoint(path)["model"], last_action_reward)
+    agent_obs, sf_obs = _observations(image_size, last_action_reward)
     first = _episode_starts()
-    sf_logits, sf_values, sf_states = _sf_rollout(actor_critic, frames, first)
+    sf_logits, sf_values, sf_states = _sf_rollout(actor_critic, sf_obs, first)
 
     with torch.no_grad():
-        logits, values, features, (h, c) = agent(frames, None, first)
+        logits, values, features, (h, c) = agent(agent_obs, None, first)
     assert torch.equal(logits, sf_logits)
     assert torch.equal(values, sf_values)
     hidden = agent.core.hidden_size
@@ -101,14 +135,15 @@ def test_checkpoint_reproduces_sample_factory_rollout_bit_for_bit(train_dir, env
     assert torch.equal(torch.cat([h, c], dim=1), sf_states[-1])
 
     with torch.no_grad():  # the fast path: single calls over T*B rows, equal up to float rounding
-        fast_logits, fast_values, _, fast_state = agent(frames, None, first, exact=False)
+        fast_logits, fast_values, _, fast_state = agent(agent_obs, None, first, exact=False)
     assert torch.allclose(fast_logits, sf_logits, atol=1e-5) and torch.allclose(fast_values, sf_values, atol=1e-5)
     assert torch.allclose(torch.cat(fast_state, dim=1), sf_states[-1], atol=1e-5)
 
     state = None  # step(): the same, one env step at a time, with the cell state checked at every step
     with torch.no_grad():
         for t in range(STEPS):
-            step_logits, step_values, _, state = agent.step(frames[t], state, first[t])
+            at_t = agent_obs[t] if torch.is_tensor(agent_obs) else {key: value[t] for key, value in agent_obs.items()}
+            step_logits, step_values, _, state = agent.step(at_t, state, first[t])
             assert torch.equal(step_logits, sf_logits[t]) and torch.equal(step_values, sf_values[t])
             assert torch.equal(torch.cat(state, dim=1), sf_states[t]), f"LSTM state differs at step {t}"
 
