@@ -59,7 +59,7 @@ def paper_note(env: str) -> str:
             f"(± std over {ONLINE_SEEDS} seeds).")
     for name, points in CURVE_POINTS.get(size, {}).items():
         note += (f" {name} learning curve ({FIGURE_LABEL}, Figure A.1/A.2): "
-                 + ", ".join(f"{value:.1f} at {steps_text(step)}" for step, value in points.items()) + ".")
+                 + ", ".join(f"{value:g} at {steps_text(step)}" for step, value in points.items()) + ".")
     return note
 
 
