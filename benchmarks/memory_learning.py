@@ -268,8 +268,8 @@ def plot_learning_curve(curves: Dict[str, list], out_path: str, env: str, random
 
     if not curves:
         return None
-    # The paper's references (23-35 on 9x9, Table 3, 100M env steps) flatten an early curve into the random line, so the right
-    # panel repeats the runs and the random score on their own scale.
+    # The paper's references (23-35 on 9x9, Table 3, 100M env steps) flatten an early curve into the
+    # random line, so the right panel repeats the runs and the random score on their own scale.
     fig, (ax, ax_zoom) = plt.subplots(1, 2, figsize=(13, 5))
     for label, runs in curves.items():
         steps, mean, std = mean_band(runs)

@@ -108,6 +108,7 @@ def test_report_quotes_the_papers_references_with_their_budget():
     text = render_report(runs, {})
     row = {line.split(" | ")[0]: line for line in text.splitlines() if line.startswith("| experiment=")}
     assert "IMPALA 23.4 ± 0.4" in row["| experiment=mm env=memory_9x9"]
-    assert "IMPALA 17.7 ± 1.4" in row["| experiment=mm env=memory_15x15"] and "27.7 ± 0.2" in row["| experiment=mm env=memory_15x15"]
+    big = row["| experiment=mm env=memory_15x15"]
+    assert "IMPALA 17.7 ± 1.4" in big and "IMPALA (400M) 27.7 ± 0.2" in big
     assert row["| experiment=amaze"].endswith("| - |")
     assert "after 100M env steps; these runs' budgets: 2M env steps." in text  # AMaze's 8000 is not listed
