@@ -43,8 +43,10 @@ NOT_A_BASELINE = {"Dreamer (TBTT + probe loss)": {"9x9": (33.9, 0.4), "11x11": (
 # Figure A.2 caption: IMPALA run on to 400M env steps (15x15 only is given as a number).
 LONG_RUNS = {"IMPALA (400M)": {"budget": 400_000_000, "scores": {"15x15": (27.7, 0.2)}}}
 
-# 9x9 learning curves, {env steps: return}: Figure A.1 (0-100M), Figure A.2 (IMPALA at 400M,
-# between its points at 399M and 401M). Readings, not published numbers: see the module docstring.
+# 9x9 learning curves, {env steps: return}: Figure A.1 (0-100M, one plotted point per 1M steps),
+# Figure A.2 (IMPALA at 400M, between its points at 399M and 401M). Readings, not published numbers:
+# see the module docstring. Estimates from a raster redrawing of the figure were off by up to 3.5
+# early on (Dreamer (TBTT) ~6 at 1M), hence the vector paths.
 CURVE_POINTS = {"9x9": {
     "IMPALA": {1_000_000: 0.35, 2_000_000: 0.54, 3_000_000: 1.32, 5_000_000: 6.86, 10_000_000: 11.15,
                20_000_000: 15.5, 50_000_000: 21.78, 100_000_000: 23.33, 400_000_000: 26.77},
