@@ -43,10 +43,24 @@ STATS_AVG = 20
 SPEED_FILE = "memory_learning_speed.json"
 VARIANTS = {"LSTM": [], "no memory": ["--use_rnn=False"]}
 SHORT_NAMES = {"LSTM": "lstm", "no memory": "nomem"}
-PAPER_IMPALA_NOTE = (
-    "The paper (arXiv 2210.13383) reports IMPALA 23.4 on 9x9 (no budget stated with the number; the memory-maze "
-    "README captions its IMPALA videos \"400M\"). The budget at which the paper's IMPALA curve leaves random is not known: the learning "
-    "curves are only images in the paper and the memory-maze README, and no text we could find states it.")
+CURVE_MARKERS = {"IMPALA": "X", "Dreamer (TBTT)": "P"}
+
+
+def paper_note(env: str) -> str:
+    """What the paper says about the budget this benchmark's runs sit at, from sf_maze.references."""
+    from sf_maze.references import (AGENTS, CURVE_POINTS, FIGURE_LABEL, ONLINE_BUDGET, ONLINE_SEEDS, PAPER,
+                                    format_value, maze_size, steps_text)
+
+    size = maze_size(env)
+    if size is None:
+        return f"No published references for {env} ({PAPER} covers Memory Maze only)."
+    scores = ", ".join(f"{name} {format_value(values[size])}" for name, values in AGENTS.items())
+    note = (f"{PAPER}, Table 3, {size}: {scores} after {steps_text(ONLINE_BUDGET)} env steps "
+            f"(± std over {ONLINE_SEEDS} seeds).")
+    for name, points in CURVE_POINTS.get(size, {}).items():
+        note += (f" {name} learning curve ({FIGURE_LABEL}, Figure A.1/A.2): "
+                 + ", ".join(f"{value:g} at {steps_text(step)}" for step, value in points.items()) + ".")
+    return note
 
 
 def experiment_name(env: str, variant: str, seed: int) -> str:
@@ -250,12 +264,12 @@ def plot_learning_curve(curves: Dict[str, list], out_path: str, env: str, random
     import matplotlib.pyplot as plt
 
     from sf_maze.plot import REFERENCE_STYLE, mean_band
-    from sf_maze.references import reference_scores
+    from sf_maze.references import CURVE_POINTS, FIGURE_LABEL, format_value, maze_size, reference_values
 
     if not curves:
         return None
-    # The paper's references (23-35 on 9x9) flatten an early curve into the random line, so the right
-    # panel repeats the runs and the random score on their own scale.
+    # The paper's references (23-35 on 9x9, Table 3, 100M env steps) flatten an early curve into the
+    # random line, so the right panel repeats the runs and the random score on their own scale.
     fig, (ax, ax_zoom) = plt.subplots(1, 2, figsize=(13, 5))
     for label, runs in curves.items():
         steps, mean, std = mean_band(runs)
@@ -272,9 +286,17 @@ def plot_learning_curve(curves: Dict[str, list], out_path: str, env: str, random
         for axis in (ax, ax_zoom):
             axis.axhline(random_mean, color="black", linestyle=":", linewidth=1,
                          label=f"uniform random {random_mean:.2f}")
-    for name, value in reference_scores(env).items():
+    for name, value in reference_values(env).items():
         color, style = REFERENCE_STYLE.get(name, ("grey", "-."))
-        ax.axhline(value, color=color, linestyle=style, linewidth=1, label=f"{name} {value:g} (paper)")
+        ax.axhline(value[0], color=color, linestyle=style, linewidth=1, label=f"{name} {format_value(value)} (paper)")
+    size = maze_size(env)
+    for name, points in (CURVE_POINTS.get(size, {}) if size else {}).items():
+        # Readings off the paper's figures, not its numbers: their own marker and label, no line
+        color = REFERENCE_STYLE.get(name, ("grey", "-."))[0]
+        ax.plot(list(points), list(points.values()), linestyle="none", marker=CURVE_MARKERS.get(name, "o"),
+                color=color, markersize=6, label=f"{name} ({FIGURE_LABEL})")
+    if size in CURVE_POINTS:
+        ax.set_xscale("log")  # the paper's points reach 400M; a run of this benchmark ~1M
     for axis, title_text in ((ax, title), (ax_zoom, "the same runs on their own scale")):
         axis.set_xlabel("env frames (agent steps)")
         axis.set_ylabel(f"episode return (mean of last {STATS_AVG} training episodes)")
@@ -355,7 +377,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         curve_path = os.path.relpath(curve_path, REPO)  # table.md is committed: no machine paths in it
     curve_line = (f"\nLearning curve: {curve_path}" if curve_path else
                   f"\nNo learning curve yet: Sample Factory writes reward/reward after {STATS_AVG} episodes.")
-    text = "\n".join([header, "", table, skipped, curve_line, "", PAPER_IMPALA_NOTE, ""])
+    text = "\n".join([header, "", table, skipped, curve_line, "", paper_note(args.env), ""])
     write_atomic(os.path.join(args.out, "table.md"), text.encode())
     print("\n" + text)
     return 0

@@ -49,10 +49,6 @@ TASK_KEYWORDS = (
     "top_camera", "good_visibility", "show_path", "camera_resolution", "randomize_colors",
 )
 
-# Published references (Memory Maze paper, Table/Fig.): episode return per size.
-HUMAN_SCORE = {"9x9": 26.4, "11x11": 44.3, "13x13": 55.5, "15x15": 67.7}
-ORACLE_SCORE = {"9x9": 34.8, "11x11": 58.0, "13x13": 74.5, "15x15": 87.7}
-
 
 def memory_maze_names() -> List[str]:
     return [f"memory_{size}" + (f"_{variant}" if variant else "") for size in SIZES for variant in VARIANTS]

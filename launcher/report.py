@@ -17,7 +17,7 @@ import numpy as np
 
 from sf_maze.checks import InputError, reached_env_steps, read_saved_config
 from sf_maze.plot import plot_curves, read_scalars
-from sf_maze.references import format_references
+from sf_maze.references import ONLINE_BUDGET, format_references, steps_text
 from sf_maze.run_status import read_status
 
 
@@ -102,6 +102,10 @@ def render_report(runs: List[dict], curve_paths: Dict[str, str]) -> str:
         refs = format_references(members[0]["env"]) or "-"
         lines.append(f"| {label} | {len(done)}/{len(members)} | {score} | {min(steps)}-{max(steps)} | {refs} |")
 
+    short = sorted({r["budget"] for r in runs if format_references(r["env"]) and r["budget"] < ONLINE_BUDGET})
+    if short:  # the paper's scores are at 100M env steps: say so where a run's budget is below that
+        lines += ["", f"The references are the paper's scores after {steps_text(ONLINE_BUDGET)} env steps; "
+                      f"these runs' budgets: {', '.join(steps_text(b) for b in short)} env steps."]
     lines += ["", "| run | seed | status | env steps / budget | final score |", "|---|---:|---|---:|---:|"]
     for run in runs:
         score = f"{run['score']:.2f}" if run["score"] is not None else "no episodes logged"

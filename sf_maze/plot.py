@@ -29,6 +29,7 @@ RUN_IDENTITY_KEYS = {
     "load_checkpoint_kind", "train_for_env_steps", "train_for_seconds",
 }
 REFERENCE_STYLE = {"human": ("tab:green", "--"), "oracle": ("tab:purple", ":"), "IMPALA": ("tab:brown", "-."),
+                   "IMPALA (400M)": ("tab:brown", (0, (1, 3))), "Dreamer": ("tab:olive", "-."),
                    "Dreamer (TBTT)": ("tab:gray", "-.")}
 
 
@@ -116,7 +117,7 @@ def plot_curves(run_dirs_by_group: Dict[str, Sequence[str]], out_path: str, env_
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from sf_maze.references import reference_budgets, reference_scores
+    from sf_maze.references import format_value, reference_budgets, reference_values
 
     fig, ax = plt.subplots(figsize=(8, 5))
     plotted, errors = 0, []
@@ -153,11 +154,11 @@ def plot_curves(run_dirs_by_group: Dict[str, Sequence[str]], out_path: str, env_
 
     if tag == DEFAULT_TAG and env_name:
         budgets = reference_budgets(env_name)
-        for name, value in reference_scores(env_name).items():
+        for name, value in reference_values(env_name).items():
             color, style = REFERENCE_STYLE.get(name, ("grey", "-."))
-            ax.axhline(value, color=color, linestyle=style, linewidth=1)
-            label = f"{name} {value:g}" + (f" ({budgets[name]})" if name in budgets else "")
-            ax.annotate(label, (1.0, value), xycoords=("axes fraction", "data"), ha="right",
+            ax.axhline(value[0], color=color, linestyle=style, linewidth=1)
+            label = f"{name} {format_value(value)}" + (f" ({budgets[name]})" if name in budgets else "")
+            ax.annotate(label, (1.0, value[0]), xycoords=("axes fraction", "data"), ha="right",
                         va="bottom", fontsize=8, color=color)
     ax.set_xlabel("env steps")
     ax.set_ylabel("episode return" if tag == DEFAULT_TAG else tag)

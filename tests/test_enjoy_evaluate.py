@@ -181,13 +181,15 @@ def test_evaluate_scores_checkpoint_and_random_on_same_seeds(trained, tmp_path, 
     assert main(argv) == 0, capsys.readouterr().err
     printed = capsys.readouterr().out
     assert "human 26.4" in printed and "oracle 34.8" in printed
-    assert "IMPALA 23.4 (budget not stated)" in printed and "Dreamer (TBTT) 33.2 (budget not stated)" in printed
+    assert "IMPALA 23.4 ± 0.4" in printed and "Dreamer (TBTT) 33.2 ± 0.1" in printed  # Table 3 of v1
+    assert "100M env steps" in printed and "budget not stated" not in printed
     [json_path] = glob.glob(str(out / "*.json"))
     report = json.load(open(json_path))
     assert set(report["scores"]) == {"agent", "random"}
     assert report["scores"]["agent"]["returns"]["n"] == 2 and report["max_episode_steps"] == 6
     assert report["references"]["human"] == 26.4 and not report["full_episodes"]
-    assert report["reference_budgets"] == {"IMPALA": "budget not stated", "Dreamer (TBTT)": "budget not stated"}
+    assert report["reference_budgets"] == {"IMPALA": "100M env steps", "Dreamer": "100M env steps",
+                                           "Dreamer (TBTT)": "100M env steps"}
     rows = list(csv.DictReader(open(json_path[:-5] + ".csv")))
     assert [(r["policy"], int(r["seed"]), int(r["length"])) for r in rows] == [
         ("agent", 1000000, 6), ("agent", 1000001, 6), ("random", 1000000, 6), ("random", 1000001, 6)]

@@ -94,3 +94,21 @@ def test_slurm_backend_writes_one_job_per_run(tmp_path):
     assert "#SBATCH --time=48:00:00" in text and '.venv}/bin/activate"' in text
     assert "#SBATCH --signal=B:USR1@300" in text and "#SBATCH --requeue" in text
     assert re.search(r"^python -m sf_maze.train --train_for_env_steps=100000000 --env=memory_\d+x\d+ --seed=\d", text, re.M)
+
+
+def test_report_quotes_the_papers_references_with_their_budget():
+    """Memory Maze settings get Table 3's scores for their size and, below a 100M budget, a note saying so."""
+    from launcher.report import render_report
+
+    runs = [dict(name=f"mm{size}_seed{seed}", setting={"experiment": "mm", "env": f"memory_{size}"}, seed=seed,
+                 env=f"memory_{size}", budget=2_000_000, status="finished", steps=2_000_000, score=0.5)
+            for size in ("9x9", "15x15") for seed in (0, 1)]
+    runs.append(dict(name="amaze_seed0", setting={"experiment": "amaze"}, seed=0, env="amaze_7x7", budget=8000,
+                     status="finished", steps=8000, score=0.1))
+    text = render_report(runs, {})
+    row = {line.split(" | ")[0]: line for line in text.splitlines() if line.startswith("| experiment=")}
+    assert "IMPALA 23.4 ± 0.4" in row["| experiment=mm env=memory_9x9"]
+    big = row["| experiment=mm env=memory_15x15"]
+    assert "IMPALA 17.7 ± 1.4" in big and "IMPALA (400M) 27.7 ± 0.2" in big
+    assert row["| experiment=amaze"].endswith("| - |")
+    assert "after 100M env steps; these runs' budgets: 2M env steps." in text  # AMaze's 8000 is not listed

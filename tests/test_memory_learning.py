@@ -68,6 +68,26 @@ def test_curve_comes_from_the_run_summaries_and_is_drawn(bench, run, tmp_path):
     assert bench.plot_learning_curve({}, str(tmp_path / "none.png"), "amaze_7x7", None, "t") is None
 
 
+def test_memory_maze_curve_draws_the_paper_points_read_from_the_figure(bench, tmp_path, monkeypatch):
+    """The points off the paper's Figure A.1 land on the figure (the image differs without them), under
+    their own label, and the note beside the table quotes Table 3 with its 100M budget."""
+    import matplotlib.image
+
+    from sf_maze import references
+
+    curves = {"memory_9x9_lstm_seed1": [(np.array([2e4, 5e5, 1e6]), np.array([0.1, 0.3, 0.4]))]}
+    with_points = matplotlib.image.imread(
+        bench.plot_learning_curve(curves, str(tmp_path / "with.png"), "memory_9x9", 0.23, "t"))
+    monkeypatch.setattr(references, "CURVE_POINTS", {})
+    without = matplotlib.image.imread(
+        bench.plot_learning_curve(curves, str(tmp_path / "without.png"), "memory_9x9", 0.23, "t"))
+    assert with_points.shape == without.shape and np.abs(with_points - without).max() > 0.5
+    monkeypatch.undo()
+    note = bench.paper_note("memory_9x9")
+    assert "IMPALA 23.4 ± 0.4" in note and "100M env steps" in note and "paper, read from the figure" in note
+    assert "0.35 at 1M" in note and "budget not stated" not in note  # IMPALA at 1M, Figure A.1
+
+
 def test_table_rows_are_sf_maze_evaluate_statistics(bench):
     from sf_maze.evaluate import score
 

@@ -4,6 +4,7 @@ One 9x9 env is built per test session (generation runs in-process and caches it)
 (--steps) keep runtime down, and the 1000-step default is checked from the constants instead.
 """
 import glob
+import json
 import os
 import signal
 import subprocess
@@ -253,13 +254,53 @@ def test_results_name_the_maze_size_and_the_report_prints_only_that_sizes_paper_
         assert results["maze_size"] == size
         assert ("paper_9x9" in results) == (size == 9)
 
-    report.main([outs[9]])
-    assert "| Walls accuracy | 0.808 |" in capsys.readouterr().out
-    report.main([outs[15]])
+    assert report.main([outs[9]]) == 0
     printed = capsys.readouterr().out
-    assert "0.808" not in printed and "15x15 probing numbers are not transcribed" in printed
-    with pytest.raises(SystemExit, match=r"different maze sizes \[9, 15\]"):
-        report.main([outs[9], outs[15]])
+    # the paper's Table 4 on its own scale (walls %, objects MSE), above ours in the same columns
+    assert "| paper: RSSM (TBTT) | 94.0 ± 0.5 | 6.2 ± 0.3 |" in printed and "80.5 ± 0.2" not in printed
+    saved = json.load(open(outs[9]))
+    start, stop = saved["windows"]["second_half"]
+    walls = f"{100 * saved['targets']['walls']['probe']['second_half']['accuracy']:.1f}"  # the paper's window, in %
+    assert any(line.startswith(f"| ours: state (entries {start}-{stop}) | {walls} | - |")
+               for line in printed.splitlines()), printed
+    assert report.main([outs[15]]) == 0
+    printed = capsys.readouterr().out
+    assert "| paper: RSSM (TBTT) | 80.5 ± 0.2 | 33.8 ± 0.1 |" in printed and "94.0" not in printed
+    assert report.main([outs[9], outs[15]]) == 2
+    assert "different maze sizes [9, 15]" in capsys.readouterr().err
+
+
+BAD_RESULTS = {  # file content -> what the one error line must say
+    None: "cannot read it",
+    "{not json": "not a JSON file",
+    "[1, 2]": "a JSON list, not an object",
+    '{"model": "state"}': "no 'targets'",
+}
+
+
+@pytest.mark.parametrize("content", list(BAD_RESULTS), ids=["missing", "not-json", "list", "no-targets"])
+def test_report_names_a_bad_results_file_in_one_line_with_exit_code_2(tmp_path, capsys, content):
+    from probing import report
+
+    path = tmp_path / "results.json"
+    if content is not None:
+        path.write_text(content)
+    assert report.main([str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1, captured
+    assert str(path) in captured.err and BAD_RESULTS[content] in captured.err, captured.err
+
+
+def test_report_refuses_a_result_whose_targets_lack_a_window(tmp_path):
+    """Through the real command: exit code 2, no traceback, the file and the missing part named."""
+    good = {key: 1 for key in ("model", "train_episodes", "eval_episodes", "train_steps", "eval_steps",
+                               "episode_entries", "probe_steps", "probe_batch", "probe_pose")}
+    good.update(probe_mlp=[4, 1024], targets={"walls": {"probe": {"all": {}}, "constant": {"all": {}, "second_half": {}}}})
+    path = tmp_path / "cut.json"
+    path.write_text(json.dumps(good))
+    result = subprocess.run([sys.executable, "-m", "probing.report", str(path)], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert f"{path}: targets.walls.probe lacks the windows" in result.stderr
 
 
 def test_end_to_end_probe_with_trained_checkpoint(dataset, tmp_path):
