@@ -1,7 +1,7 @@
 """Memory Maze learning benchmark: the default LSTM agent on memory_9x9 beside random (and no memory).
 
-Usage: python benchmarks/memory_learning.py [--frames=N] [--seeds 1 2] [--no_memory] [--episodes=30]
-           [--train_dir=DIR] [--out=DIR]
+Usage: python benchmarks/memory_learning.py [--frames=N] [--score_at N ...] [--seeds 1 2] [--no_memory]
+           [--previous_recipe] [--episodes=30] [--train_dir=DIR] [--out=DIR]
 
 For each agent (LSTM, plus `--use_rnn=False` with --no_memory) and seed it trains with the real CLI
 (`python -m sf_maze.train`), scores the final checkpoint with `python -m sf_maze.evaluate` on
@@ -12,6 +12,10 @@ writes <out>/curve.png (episode return vs env frames, read from the runs' tensor
 Interrupted (Ctrl-C, SIGTERM, a crash), the same command continues: training resumes from the runs'
 checkpoints (a finished run exits at once) and evaluations already written for the current
 checkpoint are read back instead of rerun. A larger --frames continues the same runs further.
+`--score_at 2000000 3000000` also stops at those budgets on the way and scores each (kept in the run
+folder's memory_learning_scores.json, so the table shows every budget once scored).
+`--previous_recipe` adds this repo's agent before the paper's recipe (DreamerV2 CNN, image only,
+rollout 32, batch 256, entropy 0.01, plain V-trace, standardised advantages) on the same seeds: the A/B.
 """
 import argparse
 import json
@@ -41,8 +45,14 @@ DEFAULT_FRAMES = 2_000_000
 # frames, so 100 would hide the first ~100k frames and smear the curve over 10% of a 1M run.
 STATS_AVG = 20
 SPEED_FILE = "memory_learning_speed.json"
-VARIANTS = {"LSTM": [], "no memory": ["--use_rnn=False"]}
-SHORT_NAMES = {"LSTM": "lstm", "no memory": "nomem"}
+# A run stops at the first batch past its budget: its final checkpoint lies this close above it.
+STEPS_PAST_BUDGET = 100_000
+SCORES_FILE = "memory_learning_scores.json"
+PREVIOUS_RECIPE = ["--maze_encoder=cnn", "--maze_last_action_reward=False", "--rollout=32", "--batch_size=256",
+                   "--exploration_loss_coeff=0.01", "--adam_eps=1e-6", "--maze_vtrace_lambda=1.0",
+                   "--maze_normalize_advantages=True"]
+VARIANTS = {"LSTM": [], "no memory": ["--use_rnn=False"], "LSTM, previous recipe": PREVIOUS_RECIPE}
+SHORT_NAMES = {"LSTM": "lstm", "no memory": "nomem", "LSTM, previous recipe": "prev"}
 CURVE_MARKERS = {"IMPALA": "X", "Dreamer (TBTT)": "P"}
 
 
@@ -120,21 +130,23 @@ def log_tail(path: str, chars: int = 3000) -> str:
         return f.read()[-chars:]
 
 
-def train(args, variant: str, seed: int) -> dict:
-    """Trains (or resumes) one run up to args.frames; returns frames reached and the last training call's
-    fps (kept in the run folder, so a rerun that only re-scores or re-plots still reports it)."""
+def train(args, variant: str, seed: int, frames: Optional[int] = None) -> dict:
+    """Trains (or resumes) one run up to `frames` (args.frames by default); returns frames reached and the
+    last training call's fps (kept in the run folder, so a rerun that only re-scores or re-plots still
+    reports it)."""
+    frames = args.frames if frames is None else frames
     experiment = experiment_name(args.env, variant, seed)
     run_dir = os.path.join(args.train_dir, experiment)
     command = [sys.executable, "-m", "sf_maze.train", f"--env={args.env}", f"--experiment={experiment}",
-               f"--train_dir={args.train_dir}", f"--seed={seed}", f"--train_for_env_steps={args.frames}",
+               f"--train_dir={args.train_dir}", f"--seed={seed}", f"--train_for_env_steps={frames}",
                f"--stats_avg={STATS_AVG}", *VARIANTS[variant], *args.train_args]
     before, start = reached_env_steps(run_dir), time.time()
-    if before >= args.frames:
+    if before >= frames:
         log.info("%s: %d frames reached before, nothing to train", experiment, before)
         speed = read_json(os.path.join(run_dir, SPEED_FILE))
         fps = speed.get("fps") if speed.get("frames_after") == before else None
         return dict(experiment=experiment, frames=before, fps=fps)
-    log.info("%s: training %d -> %d frames (log: %s)", experiment, before, args.frames,
+    log.info("%s: training %d -> %d frames (log: %s)", experiment, before, frames,
              os.path.join(run_dir, "memory_learning_train.log"))
     status = run_streaming(command, os.path.join(run_dir, "memory_learning_train.log"), show="Fps is")
     if status != 0:
@@ -189,25 +201,46 @@ def evaluate_random(args) -> dict:
     return report
 
 
-def evaluate_run(args, experiment: str) -> dict:
-    """The run's final checkpoint on the evaluation seeds (sf_maze.evaluate); reused if already scored."""
+def evaluate_run(args, experiment: str, budget: Optional[int] = None) -> Optional[dict]:
+    """The run's final checkpoint on the evaluation seeds (sf_maze.evaluate); reused if already scored.
+
+    With a budget, the score is the one recorded for that budget in the run's SCORES_FILE; a budget
+    the run passed before it was scored there gets None (its checkpoint is gone: Sample Factory keeps
+    the last few only)."""
     run_dir = os.path.join(args.train_dir, experiment)
-    label = os.path.splitext(os.path.basename(final_checkpoint(run_dir)))[0]
+    index_path = os.path.join(run_dir, SCORES_FILE)
+    index = read_json(index_path)
+    if budget is not None and str(budget) in index:
+        report = read_report(index[str(budget)], args.episodes)
+        if report is not None:
+            return report
+    checkpoint = final_checkpoint(run_dir)
+    if budget is not None and checkpoint_env_steps(checkpoint) >= budget + STEPS_PAST_BUDGET:
+        log.warning("%s: no score at %d frames (the run passed it before this benchmark scored it)", experiment, budget)
+        return None
+    label = os.path.splitext(os.path.basename(checkpoint))[0]
     path = os.path.join(run_dir, "eval", file_stem(args.env, label, args.episodes, args.eval_seed, None) + ".json")
     report = read_report(path, args.episodes)
-    if report is not None:
-        log.info("%s: read %s", experiment, path)
-        return report
-    log.info("%s: scoring %s on %d episodes", experiment, label, args.episodes)
-    command = [sys.executable, "-m", "sf_maze.evaluate", f"--env={args.env}", f"--experiment={experiment}",
-               f"--train_dir={args.train_dir}", f"--episodes={args.episodes}", f"--num_envs={args.num_envs}",
-               f"--eval_seed={args.eval_seed}"]
-    if run_streaming(command, os.path.join(run_dir, "eval", "evaluate.log")) != 0:
-        raise RuntimeError(f"{' '.join(command)} failed:\n{log_tail(os.path.join(run_dir, 'eval', 'evaluate.log'))}")
-    report = read_report(path, args.episodes)
     if report is None:
-        raise RuntimeError(f"sf_maze.evaluate did not write {path}")
+        log.info("%s: scoring %s on %d episodes", experiment, label, args.episodes)
+        command = [sys.executable, "-m", "sf_maze.evaluate", f"--env={args.env}", f"--experiment={experiment}",
+                   f"--train_dir={args.train_dir}", f"--episodes={args.episodes}", f"--num_envs={args.num_envs}",
+                   f"--eval_seed={args.eval_seed}"]
+        if run_streaming(command, os.path.join(run_dir, "eval", "evaluate.log")) != 0:
+            raise RuntimeError(f"{' '.join(command)} failed:\n{log_tail(os.path.join(run_dir, 'eval', 'evaluate.log'))}")
+        report = read_report(path, args.episodes)
+        if report is None:
+            raise RuntimeError(f"sf_maze.evaluate did not write {path}")
+    else:
+        log.info("%s: read %s", experiment, path)
+    if budget is not None:
+        write_atomic(index_path, json.dumps(dict(index, **{str(budget): path}), indent=1).encode())
     return report
+
+
+def checkpoint_env_steps(path: str) -> int:
+    """Sample Factory names checkpoints checkpoint_<train step>_<env steps>.pth."""
+    return int(os.path.splitext(os.path.basename(path))[0].split("_")[-1])
 
 
 def _num(x: Optional[float], digits: int = 2) -> str:
@@ -325,7 +358,11 @@ def parse_args(argv: Optional[List[str]] = None):
     parser.add_argument("--env", default="memory_9x9", help="Env to train and score (tests use amaze_7x7)")
     parser.add_argument("--frames", type=int, default=DEFAULT_FRAMES, help="Env frames to train each run for")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1], help="Training seeds (one run each)")
+    parser.add_argument("--score_at", type=int, nargs="+", default=[],
+                        help="Budgets below --frames at which to stop on the way and score each run too")
     parser.add_argument("--no_memory", action="store_true", help="Also train and score --use_rnn=False")
+    parser.add_argument("--previous_recipe", action="store_true",
+                        help="Also train and score the agent before the paper's recipe (the A/B)")
     parser.add_argument("--episodes", type=int, default=30, help="Full evaluation episodes per agent")
     parser.add_argument("--num_envs", type=int, default=2, help="Envs stepped in parallel during evaluation")
     parser.add_argument("--eval_seed", type=int, default=DEFAULT_EVAL_SEED, help="Episode i runs on maze seed eval_seed + i")
@@ -338,6 +375,8 @@ def parse_args(argv: Optional[List[str]] = None):
     for name in ("frames", "episodes", "num_envs"):
         if getattr(args, name) < 1:
             parser.error(f"--{name}={getattr(args, name)}; pass a positive integer")
+    if any(budget < 1 or budget > args.frames for budget in args.score_at):
+        parser.error(f"--score_at {' '.join(map(str, args.score_at))}; each must lie in 1..--frames={args.frames}")
     if args.episodes < 2:
         parser.error("--episodes must be at least 2 (a standard deviation needs two)")
     args.train_dir = os.path.abspath(args.train_dir)
@@ -348,13 +387,19 @@ def main(argv: Optional[List[str]] = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     logging.getLogger("tensorboard").setLevel(logging.WARNING)  # its event reader logs every file at INFO
     args = parse_args(argv)
-    variants = ["LSTM", "no memory"] if args.no_memory else ["LSTM"]
+    variants = ["LSTM"] + (["LSTM, previous recipe"] if args.previous_recipe else []) + \
+        (["no memory"] if args.no_memory else [])
+    budgets = sorted(set(args.score_at) | {args.frames})
     try:
-        trained = [dict(train(args, variant, seed), variant=variant, seed=seed)
-                   for variant in variants for seed in args.seeds]
         random_report = evaluate_random(args)
-        for run in trained:
-            run["report"] = evaluate_run(args, run["experiment"])
+        trained = []
+        for budget in budgets:  # every run to a budget, scored, before any run goes on to the next
+            for variant in variants:
+                for seed in args.seeds:
+                    run = dict(train(args, variant, seed, budget), variant=variant, seed=seed)
+                    run["report"] = evaluate_run(args, run["experiment"], budget)
+                    if run["report"] is not None:
+                        trained.append(run)
     except (StopRequested, KeyboardInterrupt) as stop:
         log.warning("Interrupted; run the same command again to continue from the checkpoints")
         return getattr(stop, "exit_code", 130)
@@ -369,7 +414,7 @@ def main(argv: Optional[List[str]] = None) -> int:
               f"Train frames/s: the last training call's, start-up included (`-`: not recorded).")
     table = format_table(trained, random_report, args.episodes, args.eval_seed)
     skipped = "" if args.no_memory else "\nNo-memory row (`--use_rnn=False`) skipped: pass --no_memory."
-    run_dirs = [os.path.join(args.train_dir, run["experiment"]) for run in trained]
+    run_dirs = sorted({os.path.join(args.train_dir, run["experiment"]) for run in trained})
     curve_path = plot_learning_curve(read_curves(run_dirs), os.path.join(args.out, "curve.png"), args.env,
                                      random_report["scores"]["random"]["returns"]["mean"],
                                      f"{args.env}, commit {commit}, seeds {seeds}, {args.frames:,} frames per run")

@@ -60,6 +60,9 @@ class ResNetEncoder(nn.Module):
         lead = images.shape[:-3]
         assert images.shape[-3:] == (self.in_channels, self.image_size, self.image_size), (
             images.shape, (self.in_channels, self.image_size, self.image_size))
-        x = self.stages(images.reshape(-1, *images.shape[-3:]))
+        # Channels-last runs this stack of 3x3 convs ~2x faster on a CPU, for rollout batches and
+        # learner batches alike (benchmarks/encoder_cost.py); the layout changes no logical value.
+        x = images.reshape(-1, *images.shape[-3:]).contiguous(memory_format=torch.channels_last)
+        x = self.stages(x)
         x = self.projection(torch.relu(x).flatten(1))
         return x.reshape(*lead, self.out_size)

@@ -126,3 +126,34 @@ def test_bad_input_is_one_line(bench, capsys):
     assert "--episodes must be at least 2" in capsys.readouterr().err
     assert isinstance(bench.parse_args([]), argparse.Namespace)
     assert bench.parse_args([]).frames >= 1_000_000
+
+
+def test_a_budget_is_scored_once_and_a_budget_passed_unscored_is_left_out(bench, tmp_path, monkeypatch):
+    """--score_at: the score recorded for a budget is reused after the run went on; a budget the run
+    passed before it was scored gets no row (its checkpoint is gone), never a later checkpoint's score."""
+    args = bench.parse_args(["--env=memory_9x9", f"--train_dir={tmp_path}", "--episodes=4", "--frames=3000000",
+                             "--score_at", "2000000"])
+    run_dir = tmp_path / "memory_9x9_lstm_seed1"
+    (run_dir / "checkpoint_p0").mkdir(parents=True)
+    checkpoint = run_dir / "checkpoint_p0" / "checkpoint_000000625_2003200.pth"
+    checkpoint.write_bytes(b"")
+    monkeypatch.setattr(bench, "latest_checkpoints", lambda path: [str(checkpoint)])
+    calls = []
+
+    def fake_evaluate(command, log_path, show=None):  # sf_maze.evaluate's JSON for the final checkpoint
+        calls.append(command)
+        label = os.path.splitext(os.path.basename(str(checkpoint)))[0]
+        out = run_dir / "eval" / (bench.file_stem("memory_9x9", label, 4, args.eval_seed, None) + ".json")
+        out.parent.mkdir(exist_ok=True)
+        out.write_text(json.dumps(dict(episodes=4, full_episodes=True, label=label)))
+        return 0
+
+    monkeypatch.setattr(bench, "run_streaming", fake_evaluate)
+    at_2m = bench.evaluate_run(args, "memory_9x9_lstm_seed1", 2_000_000)
+    assert at_2m["label"] == "checkpoint_000000625_2003200" and len(calls) == 1
+    checkpoint = run_dir / "checkpoint_p0" / "checkpoint_000000938_3003200.pth"  # the run went on to 3M
+    checkpoint.write_bytes(b"")
+    assert bench.evaluate_run(args, "memory_9x9_lstm_seed1", 2_000_000)["label"] == at_2m["label"]
+    assert len(calls) == 1  # read back, not rescored with the 3M checkpoint
+    assert bench.evaluate_run(args, "memory_9x9_lstm_seed1", 1_000_000) is None
+    assert bench.evaluate_run(args, "memory_9x9_lstm_seed1", 3_000_000)["label"] == "checkpoint_000000938_3003200"

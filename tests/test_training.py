@@ -59,16 +59,23 @@ def test_checkpoint_weights_load_into_plain_networks_and_match_sample_factory(tr
 
     register_components()
     cfg = load_from_checkpoint(parse_args([f"--train_dir={train_dir}", f"--experiment={EXPERIMENT}", "--env=memory_9x9"], evaluation=True))
-    obs_space = spaces.Dict({"obs": spaces.Box(0, 255, (3, 64, 64), np.uint8)})
+    assert cfg.maze_last_action_reward and agent.last_action_reward  # the default agent
+    obs_space = spaces.Dict({"obs": spaces.Box(0, 255, (3, 64, 64), np.uint8),
+                             "last_action": spaces.Box(0.0, 1.0, (6,), np.float32),
+                             "last_reward": spaces.Box(-np.inf, np.inf, (1,), np.float32)})
     actor_critic = create_actor_critic(cfg, obs_space, spaces.Discrete(6))
     actor_critic.load_state_dict(torch.load(path, map_location="cpu", weights_only=True)["model"])
     actor_critic.eval()
 
     frames = torch.randint(0, 256, (3, 64, 64, 3), dtype=torch.uint8)
+    last_action = torch.nn.functional.one_hot(torch.tensor([0, 3, 5]), 6).float()
+    last_reward = torch.tensor([0.0, 1.0, 0.0])
     rnn_states = torch.zeros(3, 512)
     with torch.no_grad():
-        sf_out = actor_critic(actor_critic.normalize_obs({"obs": frames.permute(0, 3, 1, 2)}), rnn_states)
-        logits, values, _, (h, c) = agent(frames.unsqueeze(0))
+        sf_obs = {"obs": frames.permute(0, 3, 1, 2), "last_action": last_action, "last_reward": last_reward[:, None]}
+        sf_out = actor_critic(actor_critic.normalize_obs(sf_obs), rnn_states)
+        obs = {"image": frames[None], "last_action": last_action[None], "last_reward": last_reward[None]}
+        logits, values, _, (h, c) = agent(obs)
     assert torch.allclose(sf_out["action_logits"], logits[0], atol=1e-5)
     assert torch.allclose(sf_out["values"], values[0], atol=1e-5)
     assert torch.allclose(sf_out["new_rnn_states"], torch.cat([h, c], dim=1), atol=1e-5)
