@@ -64,3 +64,21 @@ def test_layer_norm_switch_adds_norms_to_rssm_and_mlps(layer_norm):
     norms = lambda module: sum(isinstance(m, torch.nn.LayerNorm) for m in module.modules())  # noqa: E731
     assert norms(agent.world_model.rssm) == (4 if layer_norm else 1)  # img_in, prior, posterior + the GRU's own
     assert (norms(agent.behavior.actor) > 0) == layer_norm and (norms(agent.world_model.reward_head) > 0) == layer_norm
+
+
+def test_each_config_group_is_the_keyword_arguments_of_what_it_builds():
+    import inspect
+
+    from dreamer.behavior import ActorCritic
+    from dreamer.config import GROUPS, defaults
+    from dreamer.world_model import WorldModel
+
+    def keywords(function):
+        return {name for name, p in inspect.signature(function).parameters.items() if p.kind is p.KEYWORD_ONLY}
+
+    assert keywords(WorldModel.__init__) == set(GROUPS["world_model"])
+    assert keywords(WorldModel.loss) == set(GROUPS["world_model_loss"])
+    assert keywords(ActorCritic.__init__) == set(GROUPS["behavior"])
+    assert keywords(ActorCritic.loss) == set(GROUPS["behavior_loss"])
+    assert keywords(Dreamer.__init__) == set(GROUPS["agent"]) | set(GROUPS) - {"agent"}
+    assert {key for keys in GROUPS.values() for key in keys} <= set(defaults())
