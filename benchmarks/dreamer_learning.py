@@ -126,13 +126,13 @@ def learning_table(args, out_dir):
 
 def grad_steps_table(args):
     from dreamer.agent import Dreamer, batch_to_tensors
-    from dreamer.config import build
+    from dreamer.config import agent_kwargs, build
     from dreamer.observations import ObsSpec
 
     cfg = build({"env": "memory_9x9"}, preset="memory_maze")
     torch.set_num_threads(cfg["threads"] or os.cpu_count() or 1)  # what dreamer.train would use
     torch.manual_seed(0)
-    agent = Dreamer(cfg, ObsSpec("image", (64, 64, 3)), 6, torch.device("cpu"))
+    agent = Dreamer(ObsSpec("image", (64, 64, 3)), 6, torch.device("cpu"), **agent_kwargs(cfg))
     T, B = cfg["batch_length"], cfg["batch_size"]
     rng = np.random.default_rng(0)
     first = np.zeros((T, B), bool)

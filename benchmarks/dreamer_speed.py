@@ -104,15 +104,15 @@ def policy_refresh_vs_served(env: str, actors_list, repeats: int = 20):
     from dreamer.actors import SharedPolicy, acting_modules
     from dreamer.agent import Actor
     from dreamer.behavior import ActorCritic
-    from dreamer.config import build
+    from dreamer.config import build, group
     from dreamer.observations import ObsSpec
     from dreamer.world_model import WorldModel
 
     torch.set_num_threads(1)
     cfg = build({"env": env}, preset="memory_maze")
     spec = ObsSpec("image", (64, 64, 3))
-    world_model, num_actions = WorldModel(cfg, spec, 6).eval(), 6
-    behavior = ActorCritic(world_model.feature_size, num_actions, cfg).eval()
+    world_model, num_actions = WorldModel(spec, 6, **group(cfg, "world_model")).eval(), 6
+    behavior = ActorCritic(world_model.feature_size, num_actions, **group(cfg, "behavior")).eval()
     modules = acting_modules(world_model, behavior)
     shared = SharedPolicy(multiprocessing.get_context("spawn"), sum(p.numel() for m in modules for p in m.parameters()))
 

@@ -22,6 +22,15 @@ from typing import Any, List
 import numpy as np
 import torch
 
+from dreamer.agent import Actor
+from dreamer.behavior import ActorCritic
+from dreamer.collect import Collector, make_envs
+from dreamer.config import group
+from dreamer.observations import ObsSpec
+from dreamer.replay import Replay
+from dreamer.world_model import WorldModel
+from envs import mix_seed
+
 log = logging.getLogger(__name__)
 
 PR_SET_PDEATHSIG = 1
@@ -114,34 +123,22 @@ def actor_main(index: int, cfg: dict, spec_dict: dict, num_actions: int, shared:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the learner decides
     torch.set_num_threads(1)
     logging.basicConfig(level=logging.INFO, format=f"[actor {index}] %(message)s")
-    from dreamer.agent import Actor
-    from dreamer.behavior import ActorCritic
-    from dreamer.observations import ObsSpec
-    from dreamer.replay import Replay
-    from dreamer.train import env_seed
-    from dreamer.world_model import WorldModel
-    from envs import make_env
-
     n, first_ring = cfg["envs"], index * cfg["envs"]
     rings = cfg["envs"] * cfg["actors"]
     spec = ObsSpec.from_dict(spec_dict)
-    envs = [make_env(cfg["env"], seed=env_seed(cfg["seed"], first_ring + i, start_env_steps)) for i in range(n)]
+    envs = make_envs(cfg["env"], cfg["seed"], n, first_ring, start_env_steps)
     replay = Replay(os.path.join(cfg["logdir"], "replay"), cfg["replay_capacity"], rings, spec.shapes(),
                     shared_total=shared.totals(), attach=True)
     torch.manual_seed(cfg["seed"] + start_env_steps + 7919 * (index + 1))
-    world_model = WorldModel(cfg, spec, num_actions).eval()
-    behavior = ActorCritic(world_model.feature_size, num_actions, cfg).eval()
+    world_model = WorldModel(spec, num_actions, **group(cfg, "world_model")).eval()
+    behavior = ActorCritic(world_model.feature_size, num_actions, **group(cfg, "behavior")).eval()
     modules = acting_modules(world_model, behavior)
     seen = 0
-    actor = Actor(world_model, behavior, n, seed=int(np.random.SeedSequence([cfg["seed"], index, start_env_steps]).generate_state(1)[0]))
+    actor = Actor(world_model, behavior, n, seed=mix_seed(cfg["seed"], index, start_env_steps, bits=32))
     rng = np.random.default_rng([cfg["seed"], index, start_env_steps])
     steps = shared.steps()
 
-    obs = [spec.from_env_obs(env.reset()[0]) for env in envs]
-    for i in range(n):
-        replay.add(first_ring + i, obs[i], -1, 0.0, True, False)
-    first = np.ones(n, dtype=bool)
-    returns, lengths = np.zeros(n), np.zeros(n, dtype=np.int64)
+    collector = Collector(envs, spec, replay, first_ring)
     while not shared.stop.is_set():
         run_steps = start_env_steps + int(steps.sum())
         limit = shared.step_limit.value
@@ -155,20 +152,9 @@ def actor_main(index: int, cfg: dict, spec_dict: dict, num_actions: int, shared:
             if seen == 0:  # no weights published yet: the learner publishes before training starts
                 time.sleep(0.01)
                 continue
-            stacked = {key: np.stack([o[key] for o in obs]) for key in obs[0]}
-            actions = actor.act(stacked, first)
-        for i, env in enumerate(envs):
-            new_obs, reward, terminated, truncated, _ = env.step(int(actions[i]))
-            obs[i] = spec.from_env_obs(new_obs)
-            replay.add(first_ring + i, obs[i], int(actions[i]), reward, False, terminated)
-            returns[i] += reward
-            lengths[i] += 1
-            first[i] = terminated or truncated
-            if first[i]:
-                shared.episodes.put((float(returns[i]), int(lengths[i])))
-                returns[i], lengths[i] = 0.0, 0
-                obs[i] = spec.from_env_obs(env.reset()[0])
-                replay.add(first_ring + i, obs[i], -1, 0.0, True, False)
+            actions = actor.act(collector.stacked_obs(), collector.first)
+        for episode in collector.step(actions):
+            shared.episodes.put(episode)
         steps[index] += n  # after the replay writes: counted steps are always in the replay
     shared.episodes.cancel_join_thread()  # exit even if the learner stopped reading episodes
     for env in envs:

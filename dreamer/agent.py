@@ -1,5 +1,5 @@
 """The Dreamer agent: world model + actor-critic, their optimizers, one training step, and acting."""
-from typing import Dict, Optional
+from typing import Any, Dict, Optional
 
 import numpy as np
 import torch
@@ -11,32 +11,40 @@ from dreamer.rssm import State
 from dreamer.world_model import WorldModel
 
 
-def _adam(module: torch.nn.Module, lr: float, cfg: dict) -> torch.optim.Optimizer:
-    """Adam with decoupled weight decay: each step removes the fraction cfg["weight_decay"] of every weight.
+def _adam(module: torch.nn.Module, lr: float, eps: float, weight_decay: float) -> torch.optim.Optimizer:
+    """Adam with decoupled weight decay: each step removes the fraction `weight_decay` of every weight.
 
     torch's AdamW multiplies its weight_decay by the learning rate (w -= lr * wd * w), so 1e-6 there
     decays by ~2e-10 per step; dividing by lr makes the number mean what DreamerV2's does (w *= 1 - wd).
     """
-    return torch.optim.AdamW(module.parameters(), lr=lr, eps=cfg["adam_eps"], weight_decay=cfg["weight_decay"] / lr)
+    return torch.optim.AdamW(module.parameters(), lr=lr, eps=eps, weight_decay=weight_decay / lr)
 
 
 class Dreamer:
-    def __init__(self, cfg: dict, spec: ObsSpec, num_actions: int, device: torch.device):
-        self.cfg, self.device = cfg, device
-        self.world_model = WorldModel(cfg, spec, num_actions).to(device)
-        self.behavior = ActorCritic(self.world_model.feature_size, num_actions, cfg).to(device)
-        self.model_opt = _adam(self.world_model, cfg["model_lr"], cfg)
-        self.actor_opt = _adam(self.behavior.actor, cfg["actor_lr"], cfg)
-        self.critic_opt = _adam(self.behavior.critic, cfg["critic_lr"], cfg)
+    """World model and actor-critic with their optimizers. Keyword arguments: the `agent` group of
+    dreamer.config.GROUPS, and one dict per group it passes on (dreamer.config.agent_kwargs(cfg))."""
+
+    def __init__(self, spec: ObsSpec, num_actions: int, device: torch.device, *, world_model: Dict[str, Any],
+                 world_model_loss: Dict[str, Any], behavior: Dict[str, Any], behavior_loss: Dict[str, Any],
+                 model_lr: float, actor_lr: float, critic_lr: float, adam_eps: float, weight_decay: float,
+                 grad_clip: float, amp: bool, slow_critic_every: int):
+        self.device = device
+        self.world_model_loss, self.behavior_loss = dict(world_model_loss), dict(behavior_loss)
+        self.grad_clip, self.slow_critic_every = grad_clip, slow_critic_every
+        self.world_model = WorldModel(spec, num_actions, **world_model).to(device)
+        self.behavior = ActorCritic(self.world_model.feature_size, num_actions, **behavior).to(device)
+        self.model_opt = _adam(self.world_model, model_lr, adam_eps, weight_decay)
+        self.actor_opt = _adam(self.behavior.actor, actor_lr, adam_eps, weight_decay)
+        self.critic_opt = _adam(self.behavior.critic, critic_lr, adam_eps, weight_decay)
         self.grad_steps = 0
         # bf16 autocast on CUDA only (no loss scaling needed for bf16); CPU autocast is slower there.
-        self.autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=bool(cfg.get("amp")) and device.type == "cuda")
+        self.autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=bool(amp) and device.type == "cuda")
         self.carry: Optional[State] = None  # TBTT: posterior at the end of the previous batch, per slot
 
     def _step(self, optimizer: torch.optim.Optimizer, module: torch.nn.Module, loss: torch.Tensor) -> float:
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        norm = torch.nn.utils.clip_grad_norm_(module.parameters(), self.cfg["grad_clip"])
+        norm = torch.nn.utils.clip_grad_norm_(module.parameters(), self.grad_clip)
         optimizer.step()
         return float(norm)
 
@@ -46,25 +54,25 @@ class Dreamer:
         fresh (B,) bool: with TBTT, the slots whose sequence does not continue the previous batch's
         (they start from the zero state); None: every slot starts fresh (no TBTT).
         """
-        cfg, B = self.cfg, batch["first"].shape[1]
+        B = batch["first"].shape[1]
         state = None
         if fresh is not None and self.carry is not None and self.carry.deter.shape[0] == B:
             keep = torch.as_tensor(~fresh, device=self.device).float()
             state = self.carry.map(lambda x: x * keep.view(-1, *[1] * (x.dim() - 1)))
         with self.autocast:
-            loss, posts, metrics = self.world_model.loss(batch, cfg, state)
+            loss, posts, metrics = self.world_model.loss(batch, state, **self.world_model_loss)
         metrics["world_model/grad_norm"] = self._step(self.model_opt, self.world_model, loss)
         # Detached: the next batch's gradients stop at its first step (truncated BPTT).
         self.carry = posts.map(lambda x: x[-1].detach().float()) if fresh is not None else None
 
         start = posts.map(lambda x: x.detach().float().flatten(0, 1))
         with self.autocast:
-            losses = self.behavior.loss(self.world_model, start, batch["terminal"].flatten(0, 1), cfg)
+            losses = self.behavior.loss(self.world_model, start, batch["terminal"].flatten(0, 1), **self.behavior_loss)
         metrics["train/actor_grad_norm"] = self._step(self.actor_opt, self.behavior.actor, losses["actor_loss"])
         metrics["train/critic_grad_norm"] = self._step(self.critic_opt, self.behavior.critic, losses["critic_loss"])
         metrics.update({f"train/{key}": float(value.detach()) for key, value in losses.items()})
         self.grad_steps += 1
-        if self.grad_steps % cfg["slow_critic_every"] == 0:
+        if self.grad_steps % self.slow_critic_every == 0:
             self.behavior.update_slow_critic()
         return metrics
 

@@ -18,12 +18,13 @@ from dreamer.world_model import WorldModel
 
 
 class ActorCritic(nn.Module):
-    def __init__(self, feature_size: int, num_actions: int, cfg: dict):
+    """Keyword arguments: the `behavior` group of dreamer.config.GROUPS; `loss` takes the `behavior_loss` group."""
+
+    def __init__(self, feature_size: int, num_actions: int, *, mlp_units: int, mlp_layers: int, layer_norm: bool):
         super().__init__()
         self.num_actions = num_actions
-        norm = cfg.get("layer_norm", False)
-        self.actor = mlp(feature_size, num_actions, cfg["mlp_units"], cfg["mlp_layers"], norm)
-        self.critic = mlp(feature_size, 1, cfg["mlp_units"], cfg["mlp_layers"], norm)
+        self.actor = mlp(feature_size, num_actions, mlp_units, mlp_layers, layer_norm)
+        self.critic = mlp(feature_size, 1, mlp_units, mlp_layers, layer_norm)
         self.slow_critic = copy.deepcopy(self.critic).requires_grad_(False)
 
     def update_slow_critic(self) -> None:
@@ -44,15 +45,15 @@ class ActorCritic(nn.Module):
             actions.append(action)
         return torch.stack(features), torch.stack(actions)
 
-    def loss(self, world_model: WorldModel, start: State, start_terminal: torch.Tensor,
-             cfg: dict) -> Dict[str, torch.Tensor]:
+    def loss(self, world_model: WorldModel, start: State, start_terminal: torch.Tensor, *, horizon: int, gamma: float,
+             return_lambda: float, actor_entropy: float) -> Dict[str, torch.Tensor]:
         """Actor and critic losses from imagined rollouts of every start state (N,) -> dict of scalars."""
-        features, actions = self.imagine(world_model, start.map(lambda x: x.detach()), cfg["horizon"])
+        features, actions = self.imagine(world_model, start.map(lambda x: x.detach()), horizon)
         with torch.no_grad():
             rewards = world_model.reward_head(features[1:]).squeeze(-1)  # (H, N): reward on reaching t+1
-            discounts = cfg["gamma"] * torch.sigmoid(world_model.discount_head(features[1:]).squeeze(-1))
+            discounts = gamma * torch.sigmoid(world_model.discount_head(features[1:]).squeeze(-1))
             slow_values = self.slow_critic(features).squeeze(-1)  # (H + 1, N)
-            returns = lambda_returns(rewards, slow_values, discounts, cfg["return_lambda"])
+            returns = lambda_returns(rewards, slow_values, discounts, return_lambda)
             # Weight of state t: probability (times gamma^t) that the episode is still going there;
             # a start state that was itself terminal has nothing after it to learn from.
             alive = (~start_terminal.bool()).float()[None]
@@ -60,7 +61,7 @@ class ActorCritic(nn.Module):
         policy = self.policy(features[:-1])
         advantages = returns - slow_values[:-1]
         entropy = policy.entropy()
-        actor_loss = -(weights * (policy.log_prob(actions) * advantages + cfg["actor_entropy"] * entropy)).mean()
+        actor_loss = -(weights * (policy.log_prob(actions) * advantages + actor_entropy * entropy)).mean()
         values = self.critic(features[:-1]).squeeze(-1)
         critic_loss = (weights * 0.5 * (values - returns).pow(2)).mean()
         return {"actor_loss": actor_loss, "critic_loss": critic_loss, "entropy": entropy.mean().detach(),

@@ -9,6 +9,7 @@ from typing import Tuple
 import torch
 
 from dreamer.behavior import ActorCritic
+from dreamer.config import group
 from dreamer.observations import ObsSpec
 from dreamer.world_model import WorldModel
 
@@ -39,9 +40,19 @@ def load(logdir_or_path: str, device="cpu") -> dict:
     return checkpoint
 
 
+# What a checkpoint written before a key existed was built with.
+_WORLD_MODEL_FALLBACKS = {"layer_norm": False, "encoder_act": "relu"}
+
+
+def _architecture(checkpoint: dict) -> dict:
+    """The world model's keyword arguments as saved (`world_model_args["cfg"]`, old checkpoints' keys filled in)."""
+    saved = {**_WORLD_MODEL_FALLBACKS, **checkpoint["world_model_args"]["cfg"]}
+    return group(saved, "world_model")
+
+
 def _world_model(checkpoint: dict, device) -> WorldModel:
     args = checkpoint["world_model_args"]
-    model = WorldModel(args["cfg"], ObsSpec.from_dict(args["spec"]), args["num_actions"]).to(device)
+    model = WorldModel(ObsSpec.from_dict(args["spec"]), args["num_actions"], **_architecture(checkpoint)).to(device)
     model.load_state_dict(checkpoint["agent"]["world_model"])
     return model.eval()
 
@@ -55,7 +66,6 @@ def load_agent(logdir_or_path: str, device="cpu") -> Tuple[WorldModel, ActorCrit
     """(world model, actor-critic, run config) of a run, in eval mode."""
     checkpoint = load(logdir_or_path, device)
     model = _world_model(checkpoint, device)
-    args = checkpoint["world_model_args"]
-    behavior = ActorCritic(model.feature_size, args["num_actions"], args["cfg"]).to(device)
+    behavior = ActorCritic(model.feature_size, model.num_actions, **group(_architecture(checkpoint), "behavior")).to(device)
     behavior.load_state_dict(checkpoint["agent"]["behavior"])
     return model, behavior.eval(), checkpoint["config"]

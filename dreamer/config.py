@@ -10,9 +10,21 @@ from typing import Any, Dict, List, Optional
 import yaml
 
 CONFIG_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs.yaml")
+# One group of keyword arguments per constructor or loss, as danijar's configs.yaml nests them. Keys
+# stay flat on the command line, in presets and in saved configs (so old runs resume); mlp_units,
+# mlp_layers and layer_norm size the world model's heads and the actor-critic alike, as they always did.
+GROUPS = {
+    "world_model": ("deter", "stoch", "classes", "hidden", "cnn_depth", "grid_embed", "mlp_units", "mlp_layers",
+                    "layer_norm", "encoder_act"),  # WorldModel(spec, num_actions, **)
+    "world_model_loss": ("kl_balance", "kl_free", "kl_scale", "image_scale", "reward_scale",
+                         "discount_scale"),  # WorldModel.loss(batch, state, **)
+    "behavior": ("mlp_units", "mlp_layers", "layer_norm"),  # ActorCritic(feature_size, num_actions, **)
+    "behavior_loss": ("horizon", "gamma", "return_lambda", "actor_entropy"),  # ActorCritic.loss(..., **)
+    "agent": ("model_lr", "actor_lr", "critic_lr", "adam_eps", "weight_decay", "grad_clip", "amp",
+              "slow_critic_every"),  # Dreamer(spec, num_actions, device, **agent_kwargs(cfg))
+}
 # Keys that fix network shapes or the replay layout: a resumed run must keep them.
-ARCHITECTURE_KEYS = ("env", "deter", "stoch", "classes", "hidden", "cnn_depth", "grid_embed", "mlp_units",
-                     "mlp_layers", "layer_norm", "encoder_act", "envs", "actors", "replay_capacity")
+ARCHITECTURE_KEYS = ("env", *GROUPS["world_model"], "envs", "actors", "replay_capacity")
 ENCODER_ACTIVATIONS = ("relu", "elu")
 
 
@@ -140,6 +152,16 @@ def build(overrides: Dict[str, Any], preset: Optional[str] = None, base: Optiona
     if config["envs"] < 1 or config["replay_capacity"] // rings < config["batch_length"] + 1:
         raise ConfigError("need envs >= 1 and replay_capacity // (envs x max(actors, 1)) > batch_length")
     return config
+
+
+def group(cfg: Dict[str, Any], name: str) -> Dict[str, Any]:
+    """The keyword arguments of group `name` (GROUPS) from a flat config."""
+    return {key: cfg[key] for key in GROUPS[name]}
+
+
+def agent_kwargs(cfg: Dict[str, Any]) -> Dict[str, Any]:
+    """dreamer.agent.Dreamer's keyword arguments: its own group, and one dict per group it passes on."""
+    return {**group(cfg, "agent"), **{name: group(cfg, name) for name in GROUPS if name != "agent"}}
 
 
 def help_text() -> str:

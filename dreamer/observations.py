@@ -93,15 +93,15 @@ class ImageDecoder(nn.Module):
 
 
 class ImageCodec(nn.Module):
-    def __init__(self, spec: ObsSpec, feature_size: int, cfg: dict):
+    def __init__(self, spec: ObsSpec, feature_size: int, depth: int, activation: str):
         super().__init__()
         h, w, c = spec.image_shape
-        self.encoder = ConvEncoder(in_channels=c, image_size=h, depth=cfg["cnn_depth"], kernel_size=4, out_features=None)
-        if cfg.get("encoder_act", "relu") == "elu":  # DreamerV2/pydreamer encoders use ELU; same weights either way
+        self.encoder = ConvEncoder(in_channels=c, image_size=h, depth=depth, kernel_size=4, out_features=None)
+        if activation == "elu":  # DreamerV2/pydreamer encoders use ELU; same weights either way
             for index, layer in enumerate(self.encoder.convs):
                 if isinstance(layer, nn.ReLU):
                     self.encoder.convs[index] = nn.ELU()
-        self.decoder = ImageDecoder(feature_size, cfg["cnn_depth"], c)
+        self.decoder = ImageDecoder(feature_size, depth, c)
         self.embed_size = self.encoder.out_size
 
     def embed(self, obs: Obs) -> torch.Tensor:
@@ -118,13 +118,12 @@ class ImageCodec(nn.Module):
 
 
 class GridCodec(nn.Module):
-    def __init__(self, spec: ObsSpec, feature_size: int, cfg: dict):
+    def __init__(self, spec: ObsSpec, feature_size: int, embed_size: int, units: int, layers: int, layer_norm: bool):
         super().__init__()
         v = spec.image_shape[0]
         self.view = v
-        self.encoder = GridEncoder(view_size=v, out_size=cfg["grid_embed"])
-        self.decoder = mlp(feature_size, v * v * sum(CHANNEL_SIZES) + NUM_DIRECTIONS, cfg["mlp_units"], cfg["mlp_layers"],
-                           cfg.get("layer_norm", False))
+        self.encoder = GridEncoder(view_size=v, out_size=embed_size)
+        self.decoder = mlp(feature_size, v * v * sum(CHANNEL_SIZES) + NUM_DIRECTIONS, units, layers, layer_norm)
         self.embed_size = self.encoder.out_size
 
     def embed(self, obs: Obs) -> torch.Tensor:
@@ -154,8 +153,12 @@ class GridCodec(nn.Module):
         return {"image": image, "agent_dir": dir_logits.argmax(-1).to(torch.uint8)}
 
 
-def make_codec(spec: ObsSpec, feature_size: int, cfg: dict) -> nn.Module:
-    return (GridCodec if spec.kind == "grid" else ImageCodec)(spec, feature_size, cfg)
+def make_codec(spec: ObsSpec, feature_size: int, *, cnn_depth: int, encoder_act: str, grid_embed: int, mlp_units: int,
+               mlp_layers: int, layer_norm: bool) -> nn.Module:
+    """The codec of the spec's kind, from the world model's keyword arguments (dreamer.config.GROUPS)."""
+    if spec.kind == "grid":
+        return GridCodec(spec, feature_size, grid_embed, mlp_units, mlp_layers, layer_norm)
+    return ImageCodec(spec, feature_size, cnn_depth, encoder_act)
 
 
 # MiniGrid object index -> colour, for showing grid views in videos (unseen black, empty dark, wall

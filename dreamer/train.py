@@ -11,6 +11,7 @@ Running the same command again resumes from <logdir>/checkpoint.pt: env steps, r
 optimizers. Keys given on the command line override the saved config, except those that fix
 shapes (config.ARCHITECTURE_KEYS).
 """
+import multiprocessing
 import os
 import signal
 import sys
@@ -21,11 +22,14 @@ import numpy as np
 import torch
 
 from dreamer import checkpoint as ckpt
+from dreamer.actors import ActorPool, SharedState, acting_modules
 from dreamer.agent import Actor, Dreamer, batch_to_tensors
-from dreamer.config import ARCHITECTURE_KEYS, ConfigError, coerce, build, defaults, help_text, parse_argv
+from dreamer.collect import Collector, make_envs
+from dreamer.config import ARCHITECTURE_KEYS, ConfigError, agent_kwargs, build, coerce, defaults, help_text, parse_argv
 from dreamer.logger import Logger
 from dreamer.observations import ObsSpec
 from dreamer.replay import Replay, SequenceSampler
+from envs import make_env
 
 
 def resolve_config(argv: List[str]) -> Tuple[dict, Optional[dict]]:
@@ -50,17 +54,10 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def env_seed(seed: int, env_index: int, env_steps: int) -> int:
-    """A fresh maze sequence per (run seed, env, resume point): a resumed run does not replay old mazes."""
-    return int(np.random.SeedSequence([seed, env_index, env_steps]).generate_state(1)[0] % 2**31)
-
-
 class Trainer:
     """One run: the learner, and either the envs (actors=0) or the actor processes (dreamer.actors)."""
 
     def __init__(self, cfg: dict, checkpoint: Optional[dict]):
-        from envs import make_env
-
         self.cfg = cfg
         if cfg["threads"] > 0:
             torch.set_num_threads(cfg["threads"])
@@ -71,7 +68,7 @@ class Trainer:
         torch.manual_seed(cfg["seed"] + self.env_steps)
         self.rng = np.random.default_rng([cfg["seed"], self.env_steps])
         if cfg["actors"] == 0:
-            self.envs = [make_env(cfg["env"], seed=env_seed(cfg["seed"], i, self.env_steps)) for i in range(cfg["envs"])]
+            self.envs = make_envs(cfg["env"], cfg["seed"], cfg["envs"], 0, self.env_steps)
             probe = self.envs[0]
         else:  # the actors own the envs; one here only tells the spaces
             self.envs, probe = [], make_env(cfg["env"], seed=0)
@@ -80,17 +77,13 @@ class Trainer:
         if cfg["actors"] > 0:
             probe.close()
         self.device = pick_device(cfg["device"])
-        self.agent = Dreamer(cfg, self.spec, self.num_actions, self.device)
+        self.agent = Dreamer(self.spec, self.num_actions, self.device, **agent_kwargs(cfg))
         if checkpoint:
             self.agent.load_state_dict(checkpoint["agent"])
         self.batch_steps = cfg["batch_size"] * cfg["batch_length"]  # replayed steps per gradient step
         rings = cfg["envs"] * max(cfg["actors"], 1)
         self.shared = None
         if cfg["actors"] > 0:
-            import multiprocessing
-
-            from dreamer.actors import SharedState, acting_modules
-
             self.context = multiprocessing.get_context("spawn")
             self.acting = acting_modules(self.agent.world_model, self.agent.behavior)
             num_params = sum(p.numel() for module in self.acting for p in module.parameters())
@@ -173,8 +166,6 @@ class Trainer:
         pool = None
         try:
             if self.cfg["actors"] > 0:
-                from dreamer.actors import ActorPool
-
                 self.shared.policy.publish(self.acting)
                 self.update_step_limit()
                 pool = ActorPool(self.cfg, self.spec.to_dict(), self.num_actions, self.shared, self.context,
@@ -227,31 +218,16 @@ class Trainer:
             self.report()
 
     def run_serial(self) -> None:
-        cfg, n = self.cfg, len(self.envs)
-        obs = [self.spec.from_env_obs(env.reset()[0]) for env in self.envs]
-        for i in range(n):
-            self.replay.add(i, obs[i], -1, 0.0, True, False)
-        first = np.ones(n, dtype=bool)
-        returns, lengths = np.zeros(n), np.zeros(n, dtype=np.int64)
+        cfg = self.cfg
+        collector = Collector(self.envs, self.spec, self.replay)
         while self.env_steps < cfg["steps"]:
             if self.env_steps < cfg["prefill"]:
-                actions = self.rng.integers(0, self.num_actions, size=n)
+                actions = self.rng.integers(0, self.num_actions, size=len(self.envs))
             else:
-                stacked = {key: np.stack([o[key] for o in obs]) for key in obs[0]}
-                actions = self.actor.act(stacked, first)
-            for i, env in enumerate(self.envs):
-                new_obs, reward, terminated, truncated, _ = env.step(int(actions[i]))
-                obs[i] = self.spec.from_env_obs(new_obs)
-                self.replay.add(i, obs[i], int(actions[i]), reward, False, terminated)
-                returns[i] += reward
-                lengths[i] += 1
-                first[i] = terminated or truncated
-                if first[i]:
-                    self.episode_done(returns[i], lengths[i])
-                    returns[i], lengths[i] = 0.0, 0
-                    obs[i] = self.spec.from_env_obs(env.reset()[0])
-                    self.replay.add(i, obs[i], -1, 0.0, True, False)
-            self.env_steps += n
+                actions = self.actor.act(collector.stacked_obs(), collector.first)
+            for episode in collector.step(actions):
+                self.episode_done(*episode)
+            self.env_steps += len(self.envs)
             while self.agent.grad_steps < self.grad_steps_due():
                 self.train_step()
             self.report()

@@ -15,31 +15,29 @@ from torch import nn
 from dreamer.observations import ObsSpec, make_codec, mlp
 from dreamer.rssm import RSSM, State, balanced_kl_loss
 
-# The config keys that shape the world model (kept with its weights so it can be rebuilt alone).
-MODEL_KEYS = ("deter", "stoch", "classes", "hidden", "cnn_depth", "grid_embed", "mlp_units", "mlp_layers",
-              "layer_norm", "encoder_act")
-# What a checkpoint written before a key existed was built with.
-MODEL_KEY_FALLBACKS = {"layer_norm": False, "encoder_act": "relu"}
-
 
 class WorldModel(nn.Module):
-    def __init__(self, cfg: dict, spec: ObsSpec, num_actions: int):
+    """Keyword arguments: the `world_model` group of dreamer.config.GROUPS (what shapes the networks);
+    the loss weights are `loss`'s (the `world_model_loss` group)."""
+
+    def __init__(self, spec: ObsSpec, num_actions: int, *, deter: int, stoch: int, classes: int, hidden: int,
+                 cnn_depth: int, grid_embed: int, mlp_units: int, mlp_layers: int, layer_norm: bool, encoder_act: str):
         super().__init__()
-        self.model_cfg = {key: cfg[key] if key in cfg else MODEL_KEY_FALLBACKS[key] for key in MODEL_KEYS}
-        cfg = {**cfg, **self.model_cfg}
+        self.kwargs = dict(deter=deter, stoch=stoch, classes=classes, hidden=hidden, cnn_depth=cnn_depth,
+                           grid_embed=grid_embed, mlp_units=mlp_units, mlp_layers=mlp_layers, layer_norm=layer_norm,
+                           encoder_act=encoder_act)
         self.spec, self.num_actions = spec, num_actions
-        feature_size = cfg["deter"] + cfg["stoch"] * cfg["classes"]
-        self.codec = make_codec(spec, feature_size, cfg)
-        self.rssm = RSSM(self.codec.embed_size, num_actions, cfg["deter"], cfg["stoch"], cfg["classes"], cfg["hidden"],
-                         cfg["layer_norm"])
-        self.reward_head = mlp(feature_size, 1, cfg["mlp_units"], cfg["mlp_layers"], cfg["layer_norm"])
-        # logits of "episode goes on"
-        self.discount_head = mlp(feature_size, 1, cfg["mlp_units"], cfg["mlp_layers"], cfg["layer_norm"])
+        feature_size = deter + stoch * classes
+        self.codec = make_codec(spec, feature_size, cnn_depth=cnn_depth, encoder_act=encoder_act, grid_embed=grid_embed,
+                                mlp_units=mlp_units, mlp_layers=mlp_layers, layer_norm=layer_norm)
+        self.rssm = RSSM(self.codec.embed_size, num_actions, deter, stoch, classes, hidden, layer_norm)
+        self.reward_head = mlp(feature_size, 1, mlp_units, mlp_layers, layer_norm)
+        self.discount_head = mlp(feature_size, 1, mlp_units, mlp_layers, layer_norm)  # logits of "episode goes on"
         self.feature_size = feature_size
 
     def init_args(self) -> dict:
-        """What load_world_model needs to rebuild this module before loading its weights."""
-        return {"cfg": dict(self.model_cfg), "spec": self.spec.to_dict(), "num_actions": self.num_actions}
+        """What dreamer.checkpoint needs to rebuild this module before loading its weights."""
+        return {"cfg": dict(self.kwargs), "spec": self.spec.to_dict(), "num_actions": self.num_actions}
 
     def initial(self, batch_size: int) -> State:
         return self.rssm.initial(batch_size)
@@ -57,8 +55,9 @@ class WorldModel(nn.Module):
         state = state if state is not None else self.initial(B)
         return self.rssm.observe(embed, batch["action"], batch["first"], state, sample)
 
-    def loss(self, batch: Dict[str, torch.Tensor], cfg: dict,
-             state: Optional[State] = None) -> Tuple[torch.Tensor, State, Dict[str, float]]:
+    def loss(self, batch: Dict[str, torch.Tensor], state: Optional[State] = None, *, kl_balance: float, kl_free: float,
+             kl_scale: float, image_scale: float, reward_scale: float,
+             discount_scale: float) -> Tuple[torch.Tensor, State, Dict[str, float]]:
         """-> (loss, posteriors (T, B, ...), metrics). `state`: posterior carried from the previous batch (TBTT)."""
         posts, priors = self.observe(batch, state)
         features = self.rssm.features(posts)
@@ -66,9 +65,8 @@ class WorldModel(nn.Module):
         reward_loss = 0.5 * (self.reward_head(features).squeeze(-1) - batch["reward"]).pow(2).mean()
         goes_on = (~batch["terminal"].bool()).float()
         discount_loss = F.binary_cross_entropy_with_logits(self.discount_head(features).squeeze(-1), goes_on)
-        kl_loss, kl = balanced_kl_loss(posts.logits, priors.logits, cfg["kl_balance"], cfg["kl_free"])
-        loss = (cfg["image_scale"] * image_loss + cfg["reward_scale"] * reward_loss
-                + cfg["discount_scale"] * discount_loss + cfg["kl_scale"] * kl_loss)
+        kl_loss, kl = balanced_kl_loss(posts.logits, priors.logits, kl_balance, kl_free)
+        loss = image_scale * image_loss + reward_scale * reward_loss + discount_scale * discount_loss + kl_scale * kl_loss
         post_entropy = -(posts.logits.log_softmax(-1).exp() * posts.logits.log_softmax(-1)).sum((-2, -1)).mean()
         metrics = {"world_model/loss": loss.item(), "world_model/image_loss": image_loss.item(),
                    "world_model/reward_loss": reward_loss.item(), "world_model/discount_loss": discount_loss.item(),

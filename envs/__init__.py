@@ -8,6 +8,7 @@ from typing import List, Optional
 import gymnasium as gym
 
 from envs.memory_maze import memory_maze_names
+from envs.seeding import maze_seeds, mix_seed  # noqa: F401  (every trainer's env seeds)
 
 
 def _amaze():

@@ -4,7 +4,7 @@ One rollout worker steps `--amaze_num_envs` mazes as one vectorised AMazeBatch, 
 batched sampler sees as a multi-agent env (one agent per maze): no per-maze Python loop anywhere.
 """
 import logging
-from typing import Callable, Dict, Optional, Tuple
+from typing import Dict, Optional
 
 import gymnasium as gym
 import numpy as np
@@ -13,8 +13,10 @@ from gymnasium import spaces
 
 from sample_factory.model.encoder import Encoder
 
+from envs import maze_seeds
 from envs.amaze import make_amaze_batch
 from envs.amaze.constants import NORMALIZE_DIVISOR
+from envs.amaze.evaluation import Policy, evaluate, random_policy  # noqa: F401 (callers import them from here)
 from networks import GridEncoder
 from sf_maze.lifecycle import die_with_parent
 from sf_maze.params import _str2bool
@@ -87,17 +89,6 @@ def amaze_defaults(parser) -> None:
 
 
 # ---- env ----------------------------------------------------------------------------------------
-def maze_seeds(run_seed: Optional[int], env_id: int, num_mazes: int) -> np.ndarray:
-    """One seed per maze of batched env `env_id`, from the run's --seed.
-
-    Sample Factory seeds batched env i with i alone; AMazeBatch would then give maze k the seed i + k,
-    so envs 0 and 1 would share all but one maze. Hashing (run_seed, env_id) through a SeedSequence
-    gives every (run, env, maze) its own 64-bit seed; run_seed None draws fresh OS entropy instead.
-    """
-    sequence = np.random.SeedSequence(run_seed, spawn_key=(int(env_id),))
-    return sequence.generate_state(num_mazes, dtype=np.uint64)
-
-
 class AMazeSampleFactoryEnv(gym.Env):
     """AMazeBatch in the shape Sample Factory's batched sampler takes.
 
@@ -203,9 +194,7 @@ class AMazeEncoder(Encoder):
         return self.net.out_size
 
 
-# ---- evaluation ---------------------------------------------------------------------------------
-# policy(obs {image, agent_dir[, agent_pos]} of (N, ...) tensors, state) -> (actions (N,), state)
-Policy = Callable[[Dict[str, torch.Tensor], object], Tuple[torch.Tensor, object]]
+# ---- evaluation (envs.amaze.evaluation scores any policy) ----------------------------------------
 
 
 def agent_policy(agent, greedy: bool = True) -> Policy:
@@ -218,40 +207,3 @@ def agent_policy(agent, greedy: bool = True) -> Policy:
         return actions, state
 
     return act
-
-
-def random_policy(seed: int = 0) -> Policy:
-    """Uniform over all 7 actions, as an untrained agent's initial policy roughly is."""
-    generator = torch.Generator().manual_seed(seed)
-
-    def act(obs, state):
-        return torch.randint(0, 7, (len(obs["agent_dir"]),), generator=generator), state
-
-    return act
-
-
-@torch.no_grad()
-def evaluate(policy: Policy, env_name: str, num_episodes: int = 200, seed: int = 1_000_000,
-             **overrides) -> Dict[str, float]:
-    """First episode of mazes seeded seed, seed + 1, ...: mean return and solve rate.
-
-    `overrides` go to the env (e.g. obs_agent_pos=True for an agent trained with --amaze_obs_agent_pos).
-
-    The default seeds are small integers, while training mazes get 64-bit hashed seeds (maze_seeds),
-    so evaluation mazes are held out up to layout collisions that the maze family itself allows.
-    """
-    batch = make_amaze_batch(env_name, num_episodes, seed=seed, **overrides)
-    obs, _ = batch.reset()
-    returns = np.zeros(num_episodes)
-    done = np.zeros(num_episodes, dtype=bool)
-    solved = np.zeros(num_episodes, dtype=bool)
-    state = None
-    for _ in range(batch.cfg.max_episode_steps):
-        actions, state = policy({key: torch.from_numpy(value) for key, value in obs.items()}, state)
-        obs, rewards, terminated, truncated, _ = batch.step(actions.numpy())
-        returns += np.where(done, 0.0, rewards)
-        solved |= ~done & terminated & (rewards > 0)
-        done |= terminated | truncated
-        if done.all():
-            break
-    return {"mean_return": float(returns.mean()), "solve_rate": float(solved.mean()), "episodes": num_episodes}

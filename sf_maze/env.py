@@ -6,22 +6,10 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from envs import make_env
+from envs import make_env, mix_seed  # mix_seed: Sample Factory resets env i with seed=i alone
 from sf_maze.lifecycle import die_with_parent
 
 log = logging.getLogger(__name__)
-
-
-def mix_seed(run_seed: Optional[int], env_index: int) -> Optional[int]:
-    """One env seed from the run's --seed and the env's global index; None without a run seed.
-
-    Sample Factory resets env i with seed=i alone, so every run of a seed sweep would replay the same
-    mazes; mixing the run seed in gives each (run, env) pair its own maze sequence. Without --seed
-    the env draws fresh OS entropy instead of falling back to the bare index.
-    """
-    if run_seed is None:
-        return None
-    return int(np.random.SeedSequence([int(run_seed), int(env_index)]).generate_state(1)[0] % 2**31)
 
 
 class SampleFactoryObservation(gym.Wrapper):

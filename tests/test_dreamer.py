@@ -112,13 +112,13 @@ class _ToyWorldModel:
 
 def test_actor_learns_the_rewarded_action_in_imagination():
     torch.manual_seed(0)
-    cfg = dict(mlp_units=32, mlp_layers=1, horizon=3, gamma=0.9, return_lambda=0.95, actor_entropy=1e-3)
-    behavior = ActorCritic(feature_size=3, num_actions=3, cfg=cfg)
+    loss_kwargs = dict(horizon=3, gamma=0.9, return_lambda=0.95, actor_entropy=1e-3)
+    behavior = ActorCritic(feature_size=3, num_actions=3, mlp_units=32, mlp_layers=1, layer_norm=False)
     actor_opt = torch.optim.Adam(behavior.actor.parameters(), lr=3e-3)
     critic_opt = torch.optim.Adam(behavior.critic.parameters(), lr=3e-3)
     start = State(torch.zeros(64, 3), torch.zeros(64, 1, 1), torch.zeros(64, 1, 1))
     for step in range(150):
-        losses = behavior.loss(_ToyWorldModel(), start, torch.zeros(64, dtype=torch.bool), cfg)
+        losses = behavior.loss(_ToyWorldModel(), start, torch.zeros(64, dtype=torch.bool), **loss_kwargs)
         for opt, key in ((actor_opt, "actor_loss"), (critic_opt, "critic_loss")):
             opt.zero_grad()
             losses[key].backward()

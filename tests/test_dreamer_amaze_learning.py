@@ -40,8 +40,8 @@ def logdir(tmp_path_factory):
 
 def test_dreamer_with_actors_beats_random_on_held_out_mazes(logdir):
     from dreamer.evaluate import evaluate
-    from sf_maze.amaze import evaluate as evaluate_policy
-    from sf_maze.amaze import random_policy
+    from envs.amaze import evaluate as evaluate_policy
+    from envs.amaze import random_policy
 
     checkpoint = torch.load(os.path.join(logdir, "checkpoint.pt"), map_location="cpu", weights_only=False)
     assert checkpoint["env_steps"] >= ENV_STEPS and checkpoint["agent"]["grad_steps"] > 0

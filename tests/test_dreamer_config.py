@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from dreamer.agent import Dreamer, _adam
-from dreamer.config import CONFIG_PATH, build
+from dreamer.config import CONFIG_PATH, agent_kwargs, build
 from dreamer.observations import ObsSpec
 
 PYDREAMER = {"gamma": 0.995, "model_lr": 3e-4, "actor_lr": 1e-4, "critic_lr": 1e-4, "grad_clip": 200.0,
@@ -42,7 +42,7 @@ def test_weight_decay_removes_the_fraction_it_names_per_step():
     before = layer.weight.detach().clone()
     for lr in (3e-4, 1e-2):
         layer.weight.data.copy_(before)
-        optimizer = _adam(layer, lr, {"adam_eps": 1e-5, "weight_decay": 0.01})
+        optimizer = _adam(layer, lr, eps=1e-5, weight_decay=0.01)
         layer.weight.grad = torch.zeros_like(layer.weight)  # no gradient: only the decay moves the weights
         layer.bias.grad = torch.zeros_like(layer.bias)
         optimizer.step()
@@ -51,16 +51,34 @@ def test_weight_decay_removes_the_fraction_it_names_per_step():
 
 def test_bf16_autocast_only_on_cuda():
     cfg = build({"env": "amaze_7x7", "amp": "true"}, preset="debug")
-    agent = Dreamer(cfg, ObsSpec("grid", (5, 5, 3)), 7, torch.device("cpu"))
+    agent = Dreamer(ObsSpec("grid", (5, 5, 3)), 7, torch.device("cpu"), **agent_kwargs(cfg))
     assert agent.autocast.device == "cuda" and not agent.autocast._enabled
     if torch.cuda.is_available():
-        assert Dreamer(cfg, ObsSpec("grid", (5, 5, 3)), 7, torch.device("cuda")).autocast._enabled
+        assert Dreamer(ObsSpec("grid", (5, 5, 3)), 7, torch.device("cuda"), **agent_kwargs(cfg)).autocast._enabled
 
 
 @pytest.mark.parametrize("layer_norm", [False, True])
 def test_layer_norm_switch_adds_norms_to_rssm_and_mlps(layer_norm):
     cfg = build({"env": "amaze_7x7", "layer_norm": str(layer_norm)}, preset="debug")
-    agent = Dreamer(cfg, ObsSpec("grid", (5, 5, 3)), 7, torch.device("cpu"))
+    agent = Dreamer(ObsSpec("grid", (5, 5, 3)), 7, torch.device("cpu"), **agent_kwargs(cfg))
     norms = lambda module: sum(isinstance(m, torch.nn.LayerNorm) for m in module.modules())  # noqa: E731
     assert norms(agent.world_model.rssm) == (4 if layer_norm else 1)  # img_in, prior, posterior + the GRU's own
     assert (norms(agent.behavior.actor) > 0) == layer_norm and (norms(agent.world_model.reward_head) > 0) == layer_norm
+
+
+def test_each_config_group_is_the_keyword_arguments_of_what_it_builds():
+    import inspect
+
+    from dreamer.behavior import ActorCritic
+    from dreamer.config import GROUPS, defaults
+    from dreamer.world_model import WorldModel
+
+    def keywords(function):
+        return {name for name, p in inspect.signature(function).parameters.items() if p.kind is p.KEYWORD_ONLY}
+
+    assert keywords(WorldModel.__init__) == set(GROUPS["world_model"])
+    assert keywords(WorldModel.loss) == set(GROUPS["world_model_loss"])
+    assert keywords(ActorCritic.__init__) == set(GROUPS["behavior"])
+    assert keywords(ActorCritic.loss) == set(GROUPS["behavior_loss"])
+    assert keywords(Dreamer.__init__) == set(GROUPS["agent"]) | set(GROUPS) - {"agent"}
+    assert {key for keys in GROUPS.values() for key in keys} <= set(defaults())
