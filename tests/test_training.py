@@ -183,4 +183,5 @@ def test_value_bootstrap_and_recurrence_defaults_are_on_the_parsed_config():
     cfg = parse_args(["--env=memory_9x9", "--rollout=64"])
     assert cfg.value_bootstrap is True and cfg.recurrence == 64
     # Without an RNN too: Sample Factory alone would make it 1, which V-trace's learner dies on.
-    assert parse_args(["--env=memory_9x9", "--use_rnn=False"]).recurrence == 32
+    no_rnn = parse_args(["--env=memory_9x9", "--use_rnn=False"])
+    assert no_rnn.recurrence == no_rnn.rollout == 100
