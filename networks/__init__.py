@@ -4,7 +4,7 @@
 """
 from networks.agent import RecurrentAgent
 from networks.checkpoint import agent_from_state_dict, load_sf_checkpoint, read_sf_checkpoint
-from networks.core import LSTMCore
+from networks.lstm_core import LSTMCore
 from networks.core_loading import build_core, core_from_state_dict
 from networks.encoder import ConvEncoder, preprocess_frames
 from networks.grid_encoder import GridAgent, GridEncoder

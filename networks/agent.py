@@ -5,9 +5,9 @@ from typing import Dict, Optional, Tuple, Union
 import torch
 from torch import nn
 
-from networks.core import LSTMCore, State
+from networks.lstm_core import LSTMCore, State
 from networks.core_input import last_action_reward_size, with_last_action_reward
-from networks.encoder import ConvEncoder, preprocess_frames
+from networks.encoder import preprocess_frames
 from networks.heads import PolicyValueHeads
 
 Observation = Union[torch.Tensor, Dict[str, torch.Tensor]]

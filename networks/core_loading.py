@@ -8,16 +8,20 @@ from typing import Dict
 import torch
 from torch import nn
 
-from networks.core import LSTMCore
+from networks.lstm_core import LSTMCore
 from networks.gru_core import GRUCore
 from networks.gtrxl_core import GTrXLCore
 from networks.lru_core import LRUCore
 
 CORE_NAMES = ("lstm", "gru", "gtrxl", "lru")
+# build_core's size arguments and their defaults: the one table sf_maze's flags and old configs read.
+CORE_DEFAULTS = dict(hidden_size=256, gtrxl_memory=64, gtrxl_layers=2, gtrxl_heads=4, lru_state=256, lru_layers=2)
 
 
-def build_core(name: str, input_size: int, hidden_size: int = 256, gtrxl_memory: int = 64, gtrxl_layers: int = 2,
-               gtrxl_heads: int = 4, lru_state: int = 256, lru_layers: int = 2) -> nn.Module:
+def build_core(name: str, input_size: int, hidden_size: int = CORE_DEFAULTS["hidden_size"],
+               gtrxl_memory: int = CORE_DEFAULTS["gtrxl_memory"], gtrxl_layers: int = CORE_DEFAULTS["gtrxl_layers"],
+               gtrxl_heads: int = CORE_DEFAULTS["gtrxl_heads"], lru_state: int = CORE_DEFAULTS["lru_state"],
+               lru_layers: int = CORE_DEFAULTS["lru_layers"]) -> nn.Module:
     """A fresh core: `hidden_size` is every core's output width (LSTM/GRU units, GTrXL/LRU model width)."""
     if name == "lstm":
         return LSTMCore(input_size, hidden_size)

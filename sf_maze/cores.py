@@ -1,5 +1,5 @@
-"""`--maze_core=lstm|gru|gtrxl|lru`: the agent's memory core, and the adapter that lets Sample Factory
-drive the non-LSTM cores of `networks/`.
+"""`--maze_core=lstm|gru|gtrxl|lru`: the agent's memory core, and the one adapter that lets Sample
+Factory drive every core of `networks/`.
 
 Sample Factory carries each env's recurrent state as one float32 (B, N) row and sizes every buffer
 with `get_rnn_size(cfg)`, which only knows its own GRU/LSTM. `patch_rnn_size()` teaches it our cores'
@@ -12,7 +12,7 @@ import torch
 from sample_factory.model.core import ModelCore
 from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
-from networks.core_loading import CORE_NAMES, build_core
+from networks.core_loading import CORE_DEFAULTS, CORE_NAMES, build_core
 
 _FLAG_HELP = "Memory core: lstm (the paper's IMPALA LSTM), gru, gtrxl (gated transformer-XL), lru (linear recurrent unit)"
 
@@ -20,31 +20,34 @@ _FLAG_HELP = "Memory core: lstm (the paper's IMPALA LSTM), gru, gtrxl (gated tra
 def add_core_args(parser) -> None:
     p = parser
     p.add_argument("--maze_core", default="lstm", choices=CORE_NAMES, help=_FLAG_HELP + "; width: --rnn_size")
-    p.add_argument("--maze_gtrxl_memory", default=64, type=int,
+    d = CORE_DEFAULTS
+    p.add_argument("--maze_gtrxl_memory", default=d["gtrxl_memory"], type=int,
                    help="GTrXL: past steps M each step attends to (carried in the recurrent state)")
-    p.add_argument("--maze_gtrxl_layers", default=2, type=int, help="GTrXL: transformer layers")
-    p.add_argument("--maze_gtrxl_heads", default=4, type=int, help="GTrXL: attention heads (must divide --rnn_size)")
-    p.add_argument("--maze_lru_state", default=256, type=int, help="LRU: complex state units per layer")
-    p.add_argument("--maze_lru_layers", default=2, type=int, help="LRU: stacked LRU blocks")
+    p.add_argument("--maze_gtrxl_layers", default=d["gtrxl_layers"], type=int, help="GTrXL: transformer layers")
+    p.add_argument("--maze_gtrxl_heads", default=d["gtrxl_heads"], type=int,
+                   help="GTrXL: attention heads (must divide --rnn_size)")
+    p.add_argument("--maze_lru_state", default=d["lru_state"], type=int, help="LRU: complex state units per layer")
+    p.add_argument("--maze_lru_layers", default=d["lru_layers"], type=int, help="LRU: stacked LRU blocks")
 
 
 def core_kwargs(cfg) -> dict:
-    """build_core's keyword arguments from a run's cfg (configs older than --maze_core mean the LSTM)."""
-    return dict(hidden_size=cfg.rnn_size, gtrxl_memory=getattr(cfg, "maze_gtrxl_memory", 64),
-                gtrxl_layers=getattr(cfg, "maze_gtrxl_layers", 2), gtrxl_heads=getattr(cfg, "maze_gtrxl_heads", 4),
-                lru_state=getattr(cfg, "maze_lru_state", 256), lru_layers=getattr(cfg, "maze_lru_layers", 2))
+    """build_core's keyword arguments from a run's cfg (configs older than a flag get CORE_DEFAULTS)."""
+    sizes = {key: getattr(cfg, f"maze_{key}", default) for key, default in CORE_DEFAULTS.items() if key != "hidden_size"}
+    return dict(hidden_size=cfg.rnn_size, **sizes)
 
 
 def core_state_size(cfg) -> int:
-    """Floats per env in the flat recurrent state of a non-LSTM core (MazeMemoryCore checks the core agrees)."""
-    name, k = cfg.maze_core, core_kwargs(cfg)
+    """Floats per env in a core's flat recurrent state (MazeMemoryCore checks the core agrees)."""
+    name, k = getattr(cfg, "maze_core", "lstm"), core_kwargs(cfg)
+    if name == "lstm":
+        return 2 * k["hidden_size"]  # [h, c], as Sample Factory's own get_rnn_size counts it
     if name == "gru":
         return k["hidden_size"]
     if name == "gtrxl":
         return k["gtrxl_memory"] * (1 + k["gtrxl_layers"] * k["hidden_size"])
     if name == "lru":
         return 2 * k["lru_layers"] * k["lru_state"]
-    raise ValueError(f"core_state_size is for gru, gtrxl, lru; got {name!r}")
+    raise ValueError(f"Unknown core {name!r}; expected one of {', '.join(CORE_NAMES)}")
 
 
 def uses_maze_core(cfg) -> bool:
@@ -53,12 +56,13 @@ def uses_maze_core(cfg) -> bool:
 
 
 class MazeMemoryCore(ModelCore):
-    """A GRU/GTrXL/LRU core of `networks` driven the way Sample Factory drives RNN cores.
+    """A core of `networks` (LSTM, GRU, GTrXL, LRU) driven the way Sample Factory drives RNN cores.
 
     Rollouts pass one step per env, head_output (B, D) and rnn_states (B, N): the core runs that step
     from the unflattened state. Learning passes a PackedSequence cut at episode and rollout boundaries
-    with the states of each piece's first step (already zeroed at episode starts): the pieces are padded
-    to (T, N, D), run as one batch, and put back in packed order. Padding sits after each piece's end and
+    with the states of each piece's first step (already zeroed at episode starts): a core that
+    `takes_packed` (the LSTM, as Sample Factory's own LSTM core does) runs it as it is; for the others
+    the pieces are padded to (T, N, D), run as one batch, and put back in packed order. Padding sits after each piece's end and
     every core is causal, so it changes no output; the returned state of a padded piece is not its true
     final state, which the learner does not use.
     """
@@ -74,6 +78,9 @@ class MazeMemoryCore(ModelCore):
         if torch.is_tensor(head_output):
             out, state = self.net(head_output.unsqueeze(0), self.net.unflatten_state(rnn_states))
             return out.squeeze(0), self.net.flatten_state(state)
+        if getattr(self.net, "takes_packed", False):
+            out, state = self.net(head_output, self.net.unflatten_state(rnn_states))
+            return out, self.net.flatten_state(state)
         padded, _ = pad_packed_sequence(head_output)  # (T, N, D), N in rnn_states' order
         out, state = self.net(padded, self.net.unflatten_state(rnn_states))
         order = head_output.sorted_indices

@@ -3,15 +3,14 @@
 Each adapter holds the plain module as `.net` (or `.heads`), so a checkpoint's weights load straight
 into `networks` (see networks/checkpoint.py for the key prefixes).
 """
-import torch
 from sample_factory.algo.utils.context import global_model_factory
 from sample_factory.model.actor_critic import ActorCriticSharedWeights
 from sample_factory.model.core import ModelCore
 from sample_factory.model.encoder import Encoder
 
-from networks import ConvEncoder, LSTMCore, PolicyValueHeads, ResNetEncoder
+from networks import ConvEncoder, PolicyValueHeads, ResNetEncoder
 from networks.core_input import last_action_reward_size, with_last_action_reward
-from sf_maze.cores import MazeMemoryCore, uses_maze_core
+from sf_maze.cores import MazeMemoryCore
 from sf_maze.lifecycle import die_with_parent
 from sf_maze.patches import apply_sf_patches
 
@@ -45,29 +44,6 @@ class MazeEncoder(Encoder):
         return self.out_size
 
 
-class MazeLSTMCore(ModelCore):
-    """LSTMCore driven the way Sample Factory drives RNN cores.
-
-    Sample Factory passes a PackedSequence cut at episode boundaries during learning (so states reset
-    there) and single steps of (B, D) during rollouts; the state travels as (B, 2H) = [h, c].
-    """
-
-    def __init__(self, cfg, input_size: int):
-        super().__init__(cfg)
-        self.net = LSTMCore(input_size, cfg.rnn_size)
-        self.core_output_size = self.net.out_size
-
-    def forward(self, head_output, rnn_states):
-        is_seq = not torch.is_tensor(head_output)
-        if not is_seq:
-            head_output = head_output.unsqueeze(0)
-        h, c = torch.split(rnn_states.unsqueeze(0), self.net.hidden_size, dim=2)
-        x, (h, c) = self.net.lstm(head_output, (h.contiguous(), c.contiguous()))
-        if not is_seq:
-            x = x.squeeze(0)
-        return x, torch.cat((h, c), dim=2).squeeze(0)
-
-
 class MazeActorCritic(ActorCriticSharedWeights):
     """Sample Factory's shared-weights actor-critic with our PolicyValueHeads as its two linear outputs."""
 
@@ -92,11 +68,7 @@ def make_core(cfg, core_input_size: int) -> ModelCore:
         from sample_factory.model.core import ModelCoreIdentity
 
         return ModelCoreIdentity(cfg, core_input_size)
-    if uses_maze_core(cfg):  # --maze_core=gru|gtrxl|lru
-        return MazeMemoryCore(cfg, core_input_size)
-    if cfg.rnn_type != "lstm" or cfg.rnn_num_layers != 1:
-        raise ValueError(f"sf_maze's core is a 1-layer LSTM; got --rnn_type={cfg.rnn_type} --rnn_num_layers={cfg.rnn_num_layers}")
-    return MazeLSTMCore(cfg, core_input_size)
+    return MazeMemoryCore(cfg, core_input_size)  # --maze_core=lstm|gru|gtrxl|lru; sf_maze.checks refuses --rnn_type
 
 
 def make_actor_critic(cfg, obs_space, action_space):

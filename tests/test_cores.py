@@ -1,13 +1,15 @@
-"""Unit tests of the memory cores beside LSTMCore: GRUCore, GTrXLCore, LRUCore."""
+"""Unit tests of the memory cores and their shared flat-state interface: LSTMCore, GRUCore, GTrXLCore, LRUCore."""
 import pytest
 import torch
 
 from networks.gru_core import GRUCore
+from networks.lstm_core import LSTMCore
 from networks.gtrxl_core import GTrXLCore
 from networks.lru_core import LRUCore, linear_scan
 
 IN = 6
 BUILDERS = {
+    "lstm": lambda: LSTMCore(IN, hidden_size=16),
     "gru": lambda: GRUCore(IN, hidden_size=16),
     "gtrxl": lambda: GTrXLCore(IN, d_model=16, num_layers=2, num_heads=2, memory_length=5),
     "lru": lambda: LRUCore(IN, d_model=16, state_size=8, num_layers=2),
@@ -144,11 +146,14 @@ def test_gtrxl_memory_is_masked_after_reset_and_carried_otherwise():
     assert after[0].tolist() == [[False] * 5 + [True]]
 
 
-@pytest.mark.parametrize("name,kwargs", [("gru", dict(hidden_size=0)), ("gtrxl", dict(memory_length=0)),
-                                         ("gtrxl", dict(d_model=10, num_heads=4))])
-def test_bad_sizes_are_refused(name, kwargs):
+@pytest.mark.parametrize("name,kwargs,message", [
+    ("gru", dict(hidden_size=0), "hidden_size must be greater than zero"),
+    ("gtrxl", dict(memory_length=0), "memory_length must be >= 1"),
+    ("gtrxl", dict(d_model=10, num_heads=4), "d_model=10 is not a multiple of num_heads=4"),
+])
+def test_bad_sizes_are_refused(name, kwargs, message):
     builder = {"gru": GRUCore, "gtrxl": GTrXLCore}[name]
-    with pytest.raises((ValueError, RuntimeError)):
+    with pytest.raises(ValueError, match=message):
         builder(IN, **kwargs)
 
 

@@ -2,7 +2,6 @@
 optional advantage standardisation, checked on a hand-computed four-step case run through the
 patched `Learner._calculate_losses` itself."""
 import math
-from types import SimpleNamespace
 
 import numpy as np
 import pytest

@@ -1,50 +1,54 @@
-"""Recurrent memory core: an LSTM whose state is reset where an episode starts."""
-from typing import Optional, Tuple
+"""LSTM memory core: the paper's IMPALA core, with the flat-state interface every core shares."""
+from typing import Optional, Tuple, Union
 
 import torch
 from torch import nn
+from torch.nn.utils.rnn import PackedSequence
+
+from networks.flat_state import FlatStateStep
 
 State = Tuple[torch.Tensor, torch.Tensor]
 
 
-class LSTMCore(nn.Module):
+class LSTMCore(FlatStateStep, nn.Module):
     """Single-layer LSTM, 256 units by default (the IMPALA baseline of the Memory Maze paper).
 
     forward(inputs (T, B, input_size), state ((B, H), (B, H)) or None, first (T, B) bool or None)
     -> (outputs (T, B, H), new state). `first[t, b]` marks that step t of env b opens a new episode:
     the state is zeroed before that step, so memory never leaks across episodes.
-    step(inputs (B, input_size), state, first (B,)) is one of those steps.
+    step(inputs (B, input_size), state, first (B,)) is one of those steps (FlatStateStep).
+    The flat state is [h, c] (B, 2H), Sample Factory's layout for its LSTM. forward also takes a
+    PackedSequence (Sample Factory's learner cuts trajectories at episode starts) and runs it through
+    nn.LSTM as one packed call, as Sample Factory's own LSTM core does.
     """
+
+    takes_packed = True  # sf_maze.cores: no padding needed
 
     def __init__(self, input_size: int, hidden_size: int = 256):
         super().__init__()
         self.lstm = nn.LSTM(input_size, hidden_size)
         self.input_size, self.hidden_size = input_size, hidden_size
         self.out_size: int = hidden_size
+        self.state_size: int = 2 * hidden_size
 
     def initial_state(self, batch_size: int) -> State:
         zeros = self.lstm.weight_ih_l0.new_zeros(batch_size, self.hidden_size)
         return zeros, zeros.clone()
 
-    def step(self, inputs: torch.Tensor, state: Optional[State] = None,
-             first: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, State]:
-        """One step, (B, input_size) -> ((B, H), new state): Sample Factory's rollout call.
+    def flatten_state(self, state: State) -> torch.Tensor:
+        return torch.cat(state, dim=1)
 
-        Its sampler sets an env's state to exact zeros after that env's episode ended, and the core
-        runs one (1, B, D) step of the same nn.LSTM; so do we.
-        """
-        B = inputs.shape[0]
-        assert inputs.shape == (B, self.input_size), (inputs.shape, (B, self.input_size))
-        h, c = state if state is not None else self.initial_state(B)
-        if first is not None:
-            assert first.shape == (B,), (first.shape, (B,))
-            reset = first.bool().unsqueeze(-1)
-            h, c = h.masked_fill(reset, 0.0), c.masked_fill(reset, 0.0)
-        out, (h, c) = self.lstm(inputs.unsqueeze(0), (h.unsqueeze(0), c.unsqueeze(0)))
-        return out.squeeze(0), (h.squeeze(0), c.squeeze(0))
+    def unflatten_state(self, flat: torch.Tensor) -> State:
+        assert flat.shape[1:] == (self.state_size,), (flat.shape, self.state_size)
+        h, c = torch.split(flat, self.hidden_size, dim=1)
+        return h.contiguous(), c.contiguous()
 
-    def forward(self, inputs: torch.Tensor, state: Optional[State] = None,
-                first: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, State]:
+    def forward(self, inputs: Union[torch.Tensor, PackedSequence], state: Optional[State] = None,
+                first: Optional[torch.Tensor] = None) -> Tuple[Union[torch.Tensor, PackedSequence], State]:
+        if isinstance(inputs, PackedSequence):
+            h, c = state
+            out, (h, c) = self.lstm(inputs, (h.unsqueeze(0), c.unsqueeze(0)))
+            return out, (h.squeeze(0), c.squeeze(0))
         T, B = inputs.shape[:2]
         assert inputs.shape == (T, B, self.input_size), (inputs.shape, (T, B, self.input_size))
         if first is None or not bool(first.any()):
