@@ -1,9 +1,16 @@
-"""Input checks run before Sample Factory starts, so bad input gets one clear line, not a trace."""
+"""Input checks run before Sample Factory starts, so bad input gets one clear line, not a trace.
+
+Every command line of this repo (sf_maze, probing, dreamer) reports bad input through
+`input_errors_exit_2`: one line on stderr and exit status 2 (argparse's for a usage error), before
+any process or folder is made.
+"""
+import functools
 import glob
 import json
 import os
+import sys
 import tempfile
-from typing import Optional
+from typing import Callable, Optional
 
 from envs import list_envs
 from networks.checkpoint import read_sf_checkpoint
@@ -13,7 +20,57 @@ class InputError(ValueError):
     pass
 
 
+USAGE_ERROR = 2  # argparse's exit status for bad arguments
+
+
+def report_input_error(prog: str, error) -> int:
+    """Prints `prog: error: ...` as one line on stderr; returns USAGE_ERROR."""
+    print(f"{prog}: error: {' '.join(str(error).split())}", file=sys.stderr)
+    return USAGE_ERROR
+
+
+def input_errors_exit_2(prog: str) -> Callable:
+    """Decorates a command's main(): InputError, and SystemExit with a message (what library code
+    raises for bad input), become one line and USAGE_ERROR; main()'s None becomes 0."""
+    def decorate(main: Callable) -> Callable:
+        @functools.wraps(main)
+        def wrapped(*args, **kwargs) -> int:
+            try:
+                status = main(*args, **kwargs)
+            except InputError as error:
+                return report_input_error(prog, error)
+            except SystemExit as error:
+                if isinstance(error.code, str):
+                    return report_input_error(prog, error.code)
+                raise
+            return 0 if status is None else status
+        return wrapped
+    return decorate
+
+
+def check_at_least(minimum: float, **flags) -> None:
+    """InputError naming the first flag (--name=value) below `minimum`; None values are not given."""
+    for name, value in flags.items():
+        if value is not None and value < minimum:
+            raise InputError(f"--{name}={value}; pass at least {minimum}")
+
+
+def check_path_exists(flag: str, path: str, kind: str = "file or folder") -> None:
+    exists = os.path.isdir(path) if kind == "folder" else os.path.isfile(path) if kind == "file" else os.path.exists(path)
+    if not exists:
+        raise InputError(f"{flag}={path}: no such {kind}")
+
+
+def student_env_names():
+    return [n for n in list_envs() if not n.startswith("amaze_teacher")]
+
+
 def check_env_name(name: str) -> None:
+    """An env the agents here can play: Memory Maze or an AMaze student env (never a teacher)."""
+    if name.startswith("amaze_teacher"):
+        students = ", ".join(n for n in student_env_names() if n.startswith("amaze_") and "_ood_" not in n)
+        raise InputError(f"--env={name} is a teacher (level designer) env, which no trainer or evaluator here "
+                         f"runs; choose a student env: memory_9x9 (and other memory_*), {students}, amaze_ood_*")
     if name.startswith("memory_"):
         from envs.memory_maze import parse_name
 
@@ -74,8 +131,32 @@ def check_model_flags(cfg) -> None:
                          "leave --recurrence out and it follows --rollout")
 
 
+def check_counts(cfg) -> None:
+    """Budgets and sizes Sample Factory divides by or loops over, refused before anything starts
+    (it would raise ZeroDivisionError mid start-up, or call a negative budget already reached)."""
+    check_at_least(1, train_for_env_steps=cfg.train_for_env_steps, train_for_seconds=cfg.train_for_seconds,
+                   num_workers=cfg.num_workers, num_envs_per_worker=cfg.num_envs_per_worker,
+                   worker_num_splits=cfg.worker_num_splits, num_policies=cfg.num_policies, rollout=cfg.rollout,
+                   batch_size=cfg.batch_size, num_batches_per_epoch=cfg.num_batches_per_epoch,
+                   num_epochs=cfg.num_epochs, rnn_size=cfg.rnn_size, keep_checkpoints=cfg.keep_checkpoints)
+    check_at_least(0, save_every_sec=cfg.save_every_sec, seed=cfg.seed)
+    if cfg.use_rnn and cfg.rollout < 2:
+        raise InputError(f"--rollout={cfg.rollout}: a memory core learns from sequences; pass at least 2")
+    if cfg.batch_size % cfg.rollout:
+        raise InputError(f"--batch_size={cfg.batch_size} with --rollout={cfg.rollout}: Sample Factory learns on whole "
+                         "rollouts; pass a batch size that is a multiple of the rollout")
+    if cfg.num_envs_per_worker % cfg.worker_num_splits:
+        raise InputError(f"--num_envs_per_worker={cfg.num_envs_per_worker} with --worker_num_splits="
+                         f"{cfg.worker_num_splits}: the envs are split evenly; pass a multiple of the splits")
+    if not cfg.learning_rate > 0:
+        raise InputError(f"--learning_rate={cfg.learning_rate}; pass a positive rate")
+    if not 0 < cfg.gamma <= 1:
+        raise InputError(f"--gamma={cfg.gamma}; pass a discount in (0, 1]")
+
+
 def check_run_inputs(cfg) -> None:
     check_env_name(cfg.env)
+    check_counts(cfg)
     check_model_flags(cfg)
     check_train_dir(cfg.train_dir)
     experiment_dir = os.path.join(cfg.train_dir, cfg.experiment)
