@@ -12,8 +12,8 @@ import sys
 import tempfile
 from typing import Callable, Optional
 
-from envs import list_envs
-from networks.checkpoint import read_sf_checkpoint
+# envs and networks (torch) are imported where used: probing.generate's spawned workers import this
+# module for its error helper and should not pay for torch.
 
 
 class InputError(ValueError):
@@ -62,6 +62,8 @@ def check_path_exists(flag: str, path: str, kind: str = "file or folder") -> Non
 
 
 def student_env_names():
+    from envs import list_envs
+
     return [n for n in list_envs() if not n.startswith("amaze_teacher")]
 
 
@@ -78,8 +80,11 @@ def check_env_name(name: str) -> None:
             parse_name(name)
         except ValueError as error:
             raise InputError(str(error)) from None
-    elif name not in list_envs():
-        raise InputError(f"Unknown env {name!r}. Valid names: {', '.join(list_envs())}")
+    else:
+        from envs import list_envs
+
+        if name not in list_envs():
+            raise InputError(f"Unknown env {name!r}. Valid names: {', '.join(list_envs())}")
 
 
 def check_train_dir(train_dir: str) -> None:
@@ -97,6 +102,8 @@ def latest_checkpoints(experiment_dir: str):
 
 
 def check_checkpoint(path: str) -> None:
+    from networks.checkpoint import read_sf_checkpoint
+
     try:
         read_sf_checkpoint(path)
     except (ValueError, FileNotFoundError) as error:
@@ -118,6 +125,32 @@ def read_saved_config(experiment_dir: str) -> Optional[dict]:
     if not isinstance(saved, dict):
         raise InputError(f"{path} holds {type(saved).__name__}, not a config: fix or remove it, or choose a new --experiment")
     return saved
+
+
+def _env_family(name: str) -> str:
+    return name.split("_", 1)[0]  # memory (64x64 frames) or amaze (grid views): never interchangeable
+
+
+def trained_env(cfg) -> Optional[str]:
+    """The env the experiment was trained on (its config.json's `env`), None when unknown."""
+    saved = read_saved_config(os.path.join(cfg.train_dir, cfg.experiment)) or {}
+    return saved.get("env") if isinstance(saved.get("env"), str) else None
+
+
+def check_env_fits_run(cfg) -> None:
+    """A Memory Maze agent plays no AMaze env and the other way round: say so before building an env."""
+    trained = trained_env(cfg)
+    if trained and _env_family(trained) != _env_family(cfg.env):
+        raise InputError(f"{cfg.experiment} was trained on --env={trained} (its config.json), and --env={cfg.env} "
+                         f"gives other observations; pass --env={trained} or another {_env_family(trained)}_* env")
+
+
+def with_trained_env(cfg, error: Exception) -> InputError:
+    """`error` plus the env the run was trained on, when that is not the env asked for."""
+    trained = trained_env(cfg)
+    if trained and trained != cfg.env:
+        return InputError(f"{error} ({cfg.experiment} was trained on --env={trained}, asked for --env={cfg.env})")
+    return InputError(str(error))
 
 
 def check_model_flags(cfg) -> None:
@@ -169,6 +202,8 @@ def check_run_inputs(cfg) -> None:
 
 def reached_env_steps(experiment_dir: str) -> int:
     """Env steps of the newest checkpoint (0 without one)."""
+    from networks.checkpoint import read_sf_checkpoint
+
     checkpoints = [p for p in latest_checkpoints(experiment_dir) if "best" not in os.path.basename(p)]
     if not checkpoints:
         return 0
