@@ -4,6 +4,7 @@ Every command line of this repo (sf_maze, probing, dreamer) reports bad input th
 `input_errors_exit_2`: one line on stderr and exit status 2 (argparse's for a usage error), before
 any process or folder is made.
 """
+import contextlib
 import functools
 import glob
 import json
@@ -46,6 +47,23 @@ def input_errors_exit_2(prog: str) -> Callable:
             return 0 if status is None else status
         return wrapped
     return decorate
+
+
+@contextlib.contextmanager
+def quiet_sample_factory():
+    """Sample Factory's debug lines (factory registration, git revision) off while a command checks
+    its input, so a refusal is the one line on stderr; its log level is restored after."""
+    import logging
+
+    import sample_factory.utils.utils  # noqa: F401  its import sets the level this then lowers
+
+    logger = logging.getLogger("rl")  # Sample Factory's logger
+    level = logger.level
+    logger.setLevel(max(level, logging.INFO))
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def check_at_least(minimum: float, **flags) -> None:

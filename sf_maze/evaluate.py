@@ -17,7 +17,8 @@ import os
 import sys
 from typing import Dict, List, Optional
 
-from sf_maze.checks import InputError, check_at_least, check_env_fits_run, check_env_name, input_errors_exit_2, with_trained_env
+from sf_maze.checks import (InputError, check_at_least, check_env_fits_run, check_env_name, input_errors_exit_2,
+                            quiet_sample_factory, with_trained_env)
 from sf_maze.references import format_references
 
 log = logging.getLogger(__name__)
@@ -163,15 +164,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     from sf_maze.policy import load_experiment
     from sf_maze.train import register_components
 
-    register_components()
-    cfg = parse_args(argv)
+    with quiet_sample_factory():
+        register_components()
+        cfg = parse_args(argv)
     check_env_name(cfg.env)
     check_at_least(1, episodes=cfg.episodes, num_envs=cfg.num_envs, max_episode_steps=cfg.max_episode_steps)
     check_at_least(0, eval_seed=cfg.eval_seed)
     checkpoint = None
     if not cfg.random:
-        cfg, checkpoint = load_experiment(cfg)
         check_env_fits_run(cfg)
+        cfg, checkpoint = load_experiment(cfg)
     try:
         report = evaluate(cfg, checkpoint)
     except InputError as error:

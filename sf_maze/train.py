@@ -7,7 +7,8 @@ import os
 import sys
 from typing import Callable, List, Optional
 
-from sf_maze.checks import check_run_inputs, env_step_budget, input_errors_exit_2, reached_env_steps
+from sf_maze.checks import (check_run_inputs, env_step_budget, input_errors_exit_2, quiet_sample_factory,
+                            reached_env_steps)
 from sf_maze.params import add_maze_args, maze_defaults
 from sf_maze.run_status import write_status
 
@@ -112,9 +113,10 @@ def run(cfg, run_dir: str) -> int:
 
 @input_errors_exit_2("sf_maze.train")
 def main(argv: Optional[List[str]] = None) -> int:
-    register_components()
-    cfg = parse_args(argv)
-    check_run_inputs(cfg)  # before any folder or process: bad input is one line and exit 2
+    with quiet_sample_factory():
+        register_components()
+        cfg = parse_args(argv)
+        check_run_inputs(cfg)  # before any folder or process: bad input is one line and exit 2
     if cfg.restart_behavior == "resume":
         # Starting the workers and envs only to stop again costs minutes on Memory Maze; a relaunched
         # sweep skips its finished runs here.
