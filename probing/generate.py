@@ -201,7 +201,7 @@ EPISODE_STEPS = {"9x9": 1000, "11x11": 2000, "13x13": 3000, "15x15": 4000}
 def check_args(args: argparse.Namespace) -> None:
     """Every flag, before the output folder or a worker is made (SystemExit with one line)."""
     from envs.memory_maze import parse_name
-    from sf_maze.checks import check_at_least
+    from sf_maze.checks import check_at_least, check_writable_folder
 
     check_at_least(1, episodes=args.episodes, workers=args.workers, steps=args.steps)
     check_at_least(0, seed=args.seed)
@@ -213,8 +213,7 @@ def check_args(args: argparse.Namespace) -> None:
         raise SystemExit(f"--env={args.env}: {error}") from None
     if args.steps > EPISODE_STEPS[size]:
         raise SystemExit(f"--steps={args.steps} exceeds a memory_{size} episode ({EPISODE_STEPS[size]} steps)")
-    if os.path.exists(args.out) and not os.path.isdir(args.out):
-        raise SystemExit(f"--out={args.out} is a file; pass a folder")
+    check_writable_folder("--out", args.out)
 
 
 @input_errors_exit_2("probing.generate")

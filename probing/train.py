@@ -196,7 +196,7 @@ def _prepare_model(args: argparse.Namespace, train_files: List[str]):
 def check_inputs(args: argparse.Namespace):
     """(train files, eval files) once every flag, the model spec and every data file is known good;
     SystemExit naming the bad one otherwise, before any model is built or trained."""
-    from sf_maze.checks import check_at_least
+    from sf_maze.checks import check_at_least, check_writable_folder
 
     check_at_least(1, steps=args.steps, batch_size=args.batch_size, hidden=args.hidden, layers=args.layers,
                    threads=args.threads, supervised_updates=args.supervised_updates,
@@ -208,6 +208,12 @@ def check_inputs(args: argparse.Namespace):
         raise SystemExit(f"--lr={args.lr}; pass a positive learning rate")
     if not os.path.isdir(args.data):
         raise SystemExit(f"--data={args.data}: no such folder")
+    # Results are written after the whole run: an unwritable place must be refused now.
+    for flag, path in (("--out", args.out), ("--video", args.video)):
+        if path:
+            check_writable_folder(flag, os.path.dirname(os.path.abspath(path)), value=path)
+    if args.work_dir:
+        check_writable_folder("--work_dir", args.work_dir)
     check_model_spec(args.model)
     try:
         train_files, eval_files = split_episodes(args.data, args.eval_fraction)

@@ -79,6 +79,19 @@ def check_path_exists(flag: str, path: str, kind: str = "file or folder") -> Non
         raise InputError(f"{flag}={path}: no such {kind}")
 
 
+def check_writable_folder(flag: str, folder: str, value: Optional[str] = None) -> None:
+    """InputError unless `folder` exists as a writable folder or could be made (checked on its
+    nearest existing parent, which is left as it is): a run must not find out only at its end."""
+    value = folder if value is None else value  # what the user passed, for the message
+    parent = os.path.abspath(folder or ".")
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        raise InputError(f"{flag}={value}: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"{flag}={value}: {parent} cannot be written; pass a writable folder")
+
+
 def student_env_names():
     from envs import list_envs
 
@@ -206,6 +219,8 @@ def check_counts(cfg) -> None:
 
 
 def check_run_inputs(cfg) -> None:
+    if cfg.experiment.strip() in ("", ".", ".."):  # the run would write into train_dir itself or above it
+        raise InputError(f"--experiment={cfg.experiment!r}; pass a name for the run's folder under --train_dir")
     check_env_name(cfg.env)
     check_counts(cfg)
     check_model_flags(cfg)

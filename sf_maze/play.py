@@ -23,7 +23,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from sf_maze.checks import InputError, check_at_least, check_env_name, input_errors_exit_2
+from sf_maze.checks import InputError, check_at_least, check_env_name, check_writable_folder, input_errors_exit_2
 from sf_maze.video import even_sides
 
 log = logging.getLogger(__name__)
@@ -225,8 +225,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     check_at_least(0, seed=args.seed)
     if not args.fps > 0:
         raise InputError(f"--fps={args.fps}; pass a positive rate")
-    if os.path.exists(args.out) and not os.path.isdir(args.out):
-        raise InputError(f"--out={args.out} is a file; pass a folder")
+    check_writable_folder("--out", args.out)
     if has_window():
         print(f"sf_maze.play: rendering with {choose_window_backend()}")
     seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % 2**31)

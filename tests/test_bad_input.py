@@ -32,6 +32,8 @@ TRAIN_BAD = [
     ("--batch_size=100", "multiple of the rollout"),
     ("--num_envs_per_worker=3 --worker_num_splits=2", "multiple of the splits"),
     ("--learning_rate=0", "--learning_rate=0"),
+    ("--seed=-3", "--seed=-3"),
+    ("--experiment=", "pass a name for the run's folder"),
 ]
 
 
@@ -51,11 +53,14 @@ def test_train_refuses_bad_flags_before_making_anything(tmp_path, capsys, flags,
     ("--num_envs=0", "--num_envs=0"),
     ("--episodes=0", "--episodes=0"),
     ("--max_episode_steps=0", "--max_episode_steps=0"),
+    ("--out={file}/out", "is a file, not a folder"),
 ])
 def test_evaluate_refuses_bad_flags(tmp_path, capsys, flags, expected):
     from sf_maze.evaluate import main
 
     out = tmp_path / "out"
+    (tmp_path / "a_file").write_text("")
+    flags = flags.format(file=tmp_path / "a_file")
     assert main(["--env=amaze_7x7", "--random", f"--train_dir={tmp_path}", f"--out={out}", *flags.split()]) == 2
     assert expected in one_error_line(capsys, "sf_maze.evaluate")
     assert not out.exists() and not (tmp_path / "eval_random").exists()
@@ -78,12 +83,14 @@ def test_enjoy_refuses_bad_flags(tmp_path, capsys, flags, expected):
     ("--steps=1001", "exceeds a memory_9x9 episode"),
     ("--env=amaze_7x7", "not a Memory Maze env"),
     ("--epsilon=1.5", "--epsilon=1.5"),
+    ("--out={file}/data", "is a file, not a folder"),
 ])
 def test_generate_refuses_bad_flags_before_making_the_folder(tmp_path, capsys, flags, expected):
     from probing.generate import main
 
     out = tmp_path / "data"
-    assert main([f"--out={out}", "--episodes=2", *flags.split()]) == 2
+    (tmp_path / "a_file").write_text("")
+    assert main([f"--out={out}", "--episodes=2", *flags.format(file=tmp_path / "a_file").split()]) == 2
     assert expected in one_error_line(capsys, "probing.generate")
     assert not out.exists()
 
@@ -101,6 +108,21 @@ def test_play_refuses_bad_flags(tmp_path, capsys, flags, expected):
     assert main([f"--out={tmp_path / 'rec'}", *flags.split()]) == 2
     assert expected in one_error_line(capsys, "sf_maze.play")
     assert not (tmp_path / "rec").exists()
+
+
+@pytest.mark.parametrize("flags,expected", [
+    ("--env=amaze_teacher_7x7", "teacher"),
+    ("--steps=0", "--steps=0"),
+    ("--batch_size=0", "--batch_size=0"),
+    ("--gamma=1.5", "--gamma=1.5"),
+])
+def test_dreamer_train_refuses_bad_flags(tmp_path, capsys, flags, expected):
+    from dreamer.train import main
+
+    logdir = tmp_path / "run"
+    assert main(["--env=amaze_7x7", f"--logdir={logdir}", *flags.split()]) == 2
+    assert expected in one_error_line(capsys, "dreamer.train")
+    assert not logdir.exists()
 
 
 def test_a_refusal_is_one_stderr_line_from_the_real_command(tmp_path):
@@ -214,12 +236,15 @@ def test_probing_train_names_a_malformed_file_before_training(tmp_path, capsys, 
     ("--model=sf:/missing", "--model=sf:/missing: no such file"),
     ("--model=bogus", "Unknown --model"),
     ("--steps=0", "--steps=0"),
+    ("--eval_fraction=1", "--eval_fraction=1"),
+    ("--out={file}/r.json", "is a file, not a folder"),
 ])
 def test_probing_train_refuses_bad_flags(tmp_path, capsys, flags, expected):
     from probing.train import main
 
     data = bad_folder(tmp_path, "episode_000009.npz", write_episode)  # all good
-    assert main([f"--data={data}", "--model=state", *flags.split()]) == 2
+    (tmp_path / "a_file").write_text("")
+    assert main([f"--data={data}", "--model=state", *flags.format(file=tmp_path / "a_file").split()]) == 2
     assert expected in one_error_line(capsys, "probing.train")
 
 
