@@ -99,10 +99,12 @@ def _unreadable(path: str, error: Exception) -> MalformedEpisodeError:
         head = file.read(4)
     size = os.path.getsize(path)
     if not head:
-        return _fail(path, None, "is empty (0 bytes)")
+        return _fail(path, None, "cannot be read: it is empty (0 bytes)")
     if head == b"PK\x03\x04":  # a zip that lost its end (the directory): a killed copy or download
-        return _fail(path, None, f"is truncated ({size} bytes, the zip archive's directory is missing)")
-    return _fail(path, None, f"is not a zip file (NPZ files are zip archives; {size} bytes starting {head!r})")
+        return _fail(path, None, f"cannot be read: it is truncated ({size} bytes, the zip archive's directory "
+                                 "is missing)")
+    return _fail(path, None, f"cannot be read: it is not a zip file (NPZ files are zip archives; {size} bytes "
+                             f"starting {head!r})")
 
 
 def check_episode_file(path: str, keys: Sequence[str]) -> None:

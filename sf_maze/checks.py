@@ -73,12 +73,6 @@ def check_at_least(minimum: float, **flags) -> None:
             raise InputError(f"--{name}={value}; pass at least {minimum}")
 
 
-def check_path_exists(flag: str, path: str, kind: str = "file or folder") -> None:
-    exists = os.path.isdir(path) if kind == "folder" else os.path.isfile(path) if kind == "file" else os.path.exists(path)
-    if not exists:
-        raise InputError(f"{flag}={path}: no such {kind}")
-
-
 def check_writable_folder(flag: str, folder: str, value: Optional[str] = None) -> None:
     """InputError unless `folder` exists as a writable folder or could be made (checked on its
     nearest existing parent, which is left as it is): a run must not find out only at its end."""
