@@ -126,6 +126,8 @@ def load_representation(spec: str, seed: int = 0) -> Tuple[Extractor, Tuple[str,
     except (ValueError, OSError, RuntimeError, KeyError, pickle.UnpicklingError) as error:
         # a file that is not the checkpoint it should be: one line naming it, not a loader's trace
         message = " ".join(str(error).split()) or type(error).__name__
+        if path and path not in message:  # a loader's own words ("Memo value not found"): say which file
+            message = f"{path} cannot be loaded ({type(error).__name__}: {message})"
         raise SystemExit(f"--model={spec}: {message}") from None
 
 
