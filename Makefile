@@ -6,6 +6,8 @@ PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages for headless MuJoCo rendering: EGL (Mesa) and OSMesa as the fallback.
 GL_PACKAGES := libegl1 libegl-mesa0 libgl1-mesa-dri libosmesa6
+# An X server without a screen, for the test that opens sf_maze.play's real window.
+TEST_PACKAGES := xvfb
 ENV ?= memory_9x9
 EXPERIMENT ?= $(ENV)_default
 # A short default run (~5 min on a 2-core CPU); drop the budget for the paper's 100M frames.
@@ -16,9 +18,9 @@ TRAIN_ARGS ?= --train_for_env_steps=20000
 setup: gl $(VENV)/.installed
 
 gl:
-	@if ldconfig -p | grep -q libEGL.so.1 && ldconfig -p | grep -q libOSMesa.so; then :; else \
-		echo "Installing Debian packages for headless rendering: $(GL_PACKAGES)"; \
-		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(GL_PACKAGES); fi
+	@if ldconfig -p | grep -q libEGL.so.1 && ldconfig -p | grep -q libOSMesa.so && command -v Xvfb >/dev/null; then :; else \
+		echo "Installing Debian packages for headless rendering and the window test: $(GL_PACKAGES) $(TEST_PACKAGES)"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(GL_PACKAGES) $(TEST_PACKAGES); fi
 
 $(VENV)/.installed: requirements.txt setup.py
 	$(PYTHON) -m venv $(VENV)

@@ -238,6 +238,28 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+# Sizes and budgets the trainer divides by or loops over: at least 1 (0 would train nothing or
+# divide by zero deep inside a run).
+POSITIVE_KEYS = ("steps", "envs", "policy_every", "deter", "stoch", "classes", "hidden", "cnn_depth", "grid_embed",
+                 "mlp_units", "horizon", "slow_critic_every", "replay_capacity", "batch_size", "batch_length",
+                 "train_every", "train_steps", "log_every", "checkpoint_every")
+
+
+def check_counts(cfg) -> None:
+    """The env a Dreamer agent can play and the counts above; InputError (one line) otherwise."""
+    from sf_maze.checks import check_at_least, check_env_name
+
+    check_env_name(cfg["env"])  # refuses teacher envs, naming the student ones
+    check_at_least(1, **{key: cfg[key] for key in POSITIVE_KEYS if key in cfg})
+    check_at_least(0, seed=cfg.get("seed"), prefill=cfg.get("prefill"), pretrain=cfg.get("pretrain"),
+                   threads=cfg.get("threads"), mlp_layers=cfg.get("mlp_layers"))
+    for key in ("model_lr", "actor_lr", "critic_lr"):
+        if key in cfg and not cfg[key] > 0:
+            raise ConfigError(f"--{key}={cfg[key]}; pass a positive learning rate")
+    if "gamma" in cfg and not 0 < cfg["gamma"] <= 1:
+        raise ConfigError(f"--gamma={cfg['gamma']}; pass a discount in (0, 1]")
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if any(arg in ("-h", "--help") for arg in argv):
@@ -245,9 +267,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
     try:
         cfg, checkpoint = resolve_config(argv)
+        check_counts(cfg)
     except (ConfigError, ValueError, FileNotFoundError) as error:
-        print(f"dreamer.train: error: {error}", file=sys.stderr)
-        return 2
+        from sf_maze.checks import report_input_error  # the repo's one "one line, exit 2" helper
+
+        return report_input_error("dreamer.train", error)
     if checkpoint:
         print(f"Resuming {cfg['logdir']} from env step {checkpoint['env_steps']} "
               f"(grad step {checkpoint['agent']['grad_steps']})", flush=True)

@@ -17,10 +17,12 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from envs.actions import checked_action, checked_seed
 from envs.rendering import ensure_gl_backend
 
 log = logging.getLogger(__name__)
 
+SEED_LIMIT = 2**32  # the package seeds a numpy RandomState
 SIZES = ("9x9", "11x11", "13x13", "15x15")
 
 # One entry per variant the package registers as a gym id, with the task keywords it uses there.
@@ -126,6 +128,7 @@ class MemoryMazeEnv(gym.Env):
     def __init__(self, name: str, seed: Optional[int] = None, render_mode: Optional[str] = None,
                  reference_impl: bool = False, **overrides):
         size, variant = parse_name(name)
+        seed = checked_seed(seed, below=SEED_LIMIT)
         unknown = sorted(set(overrides) - set(TASK_KEYWORDS))
         if unknown:
             raise ValueError(f"Unknown Memory Maze option(s) {unknown} for {name!r}; allowed: {', '.join(TASK_KEYWORDS)}, reference_impl")
@@ -156,6 +159,7 @@ class MemoryMazeEnv(gym.Env):
             self.observation_space = _spec_to_space(obs_spec)
         self.action_space = spaces.Discrete(int(self._dm_env.action_spec().num_values))
         self._last_image: Optional[np.ndarray] = None
+        self._steps: Optional[int] = None  # None until the first reset
 
     # Reseeding rebuilds only what the package derives from its seed: the numpy RandomState and the
     # labmaze generator seeded from its first draw (tasks._memory_maze does exactly this at build),
@@ -185,7 +189,7 @@ class MemoryMazeEnv(gym.Env):
         return observation
 
     def reset(self, *, seed: Optional[int] = None, options: Optional[dict] = None):
-        super().reset(seed=seed)
+        super().reset(seed=checked_seed(seed, below=SEED_LIMIT))
         if seed is not None:
             self._reseed(int(seed))
         time_step = self._dm_env.reset()
@@ -193,7 +197,9 @@ class MemoryMazeEnv(gym.Env):
         return self._convert(time_step.observation), {}
 
     def step(self, action):
-        time_step = self._dm_env.step(int(action))
+        if self._steps is None:
+            raise RuntimeError(f"{self.name}: step() called before reset(); call env.reset() first")
+        time_step = self._dm_env.step(checked_action(action, self.action_space))
         self._steps += 1
         # The package ends episodes only by its time limit, never by a true terminal state.
         truncated = bool(time_step.last())

@@ -45,6 +45,13 @@ def read_sf_checkpoint(path: str) -> Dict[str, Any]:
     """
     if not os.path.isfile(path):
         raise FileNotFoundError(f"No checkpoint file at {path}")
+    with open(path, "rb") as f:
+        head = f.read(2)
+    # torch.save writes a zip archive (PK), older torch a pickle (0x80); anything else (text, an
+    # .npz, an empty file) fails deep inside the unpickler with e.g. "KeyError: 101".
+    if head[:2] != b"PK" and head[:1] != b"\x80":
+        what = "an empty file" if not head else "not a torch file"
+        raise ValueError(f"Checkpoint {path} cannot be loaded: {what} (torch.save writes a zip archive)")
     try:
         with torch.serialization.safe_globals(checkpoint_safe_globals()):
             checkpoint = torch.load(path, map_location="cpu", weights_only=True)

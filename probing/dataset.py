@@ -6,6 +6,7 @@ published download, with `train/` and `eval/` subfolders (their split is used as
 import glob
 import logging
 import os
+import types
 import zlib
 import zipfile
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -78,7 +79,11 @@ def load_episode(path: str, keys: Optional[Sequence[str]] = None) -> Dict[str, n
             image_shape = data["image"].shape if "image" in data else _stored_shape(npz, "image")
     except MalformedEpisodeError:
         raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+    except zipfile.BadZipFile as error:
+        raise _unreadable(path, error) from error
+    except (OSError, ValueError, EOFError, zlib.error) as error:
+        if isinstance(error, ValueError) and "pickled" in str(error):
+            raise _unreadable(path, error) from error
         raise _fail(path, None, f"cannot be read as NPZ ({type(error).__name__}: {error})") from error
     length = int(image_shape[0]) if len(image_shape) else 0
     if length < 2:
@@ -86,6 +91,80 @@ def load_episode(path: str, keys: Optional[Sequence[str]] = None) -> Dict[str, n
     for key in wanted:
         _check_entry(path, key, data[key], length)
     return data
+
+
+def _unreadable(path: str, error: Exception) -> MalformedEpisodeError:
+    """What is wrong with a file that does not open as a zip archive, in words."""
+    with open(path, "rb") as file:
+        head = file.read(4)
+    size = os.path.getsize(path)
+    if not head:
+        return _fail(path, None, "cannot be read: it is empty (0 bytes)")
+    if head == b"PK\x03\x04":  # a zip that lost its end (the directory): a killed copy or download
+        return _fail(path, None, f"cannot be read: it is truncated ({size} bytes, the zip archive's directory "
+                                 "is missing)")
+    return _fail(path, None, f"cannot be read: it is not a zip file (NPZ files are zip archives; {size} bytes "
+                             f"starting {head!r})")
+
+
+def check_episode_file(path: str, keys: Sequence[str]) -> None:
+    """Validates `keys` of a trajectory file from the .npy headers alone (cheap for every file of a
+    folder); MalformedEpisodeError naming the file, the key and the problem."""
+    try:
+        npz = np.load(path, allow_pickle=False)
+        if not isinstance(npz, np.lib.npyio.NpzFile):
+            raise _fail(path, None, "holds one .npy array, not an NPZ archive of named entries")
+        with npz:
+            present = set(npz.files)
+            missing = [key for key in (*keys, "image") if key not in present]
+            if missing:
+                raise _fail(path, missing[0], f"is missing (file has {sorted(present)})")
+            headers = {key: _stored_header(npz, key) for key in dict.fromkeys(("image", *keys))}
+    except MalformedEpisodeError:
+        raise
+    except (zipfile.BadZipFile, EOFError) as error:  # EOFError: np.load of an empty file
+        raise _unreadable(path, error) from error
+    except ValueError as error:
+        if "pickled" in str(error):  # np.load's guess for bytes that are neither zip nor .npy
+            raise _unreadable(path, error) from error
+        raise _fail(path, None, f"cannot be read as NPZ ({type(error).__name__}: {error})") from error
+    except (OSError, zlib.error) as error:
+        raise _fail(path, None, f"cannot be read as NPZ ({type(error).__name__}: {error})") from error
+    length = int(headers["image"].shape[0]) if headers["image"].shape else 0
+    if length < 2:
+        raise _fail(path, "image", f"has {length} steps, expected at least 2 (observation before and after an action)")
+    for key in keys:
+        _check_entry(path, key, headers[key], length)
+
+
+def _stored_header(npz, key: str):
+    """An entry's shape, ndim and dtype from its .npy header (what _check_entry reads), no data."""
+    try:
+        with npz.zip.open(f"{key}.npy") as file:
+            version = np.lib.format.read_magic(file)
+            reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, _, dtype = reader(file)
+    except (ValueError, EOFError, zlib.error, zipfile.BadZipFile) as error:
+        raise _fail(path_of(npz), key, f"has an unreadable header ({type(error).__name__}: {error})") from error
+    return types.SimpleNamespace(shape=tuple(shape), ndim=len(shape), dtype=dtype)
+
+
+def path_of(npz) -> str:
+    return getattr(npz.zip, "filename", None) or "<npz>"
+
+
+def check_episode_files(files: Sequence[str], keys: Sequence[str]) -> None:
+    """check_episode_file on every file; one MalformedEpisodeError for the first bad one, counting the rest."""
+    problems = []
+    for path in files:
+        try:
+            check_episode_file(path, keys)
+        except MalformedEpisodeError as error:
+            problems.append(error)
+    if problems:
+        more = f"; {len(problems) - 1} more malformed file(s): " + ", ".join(
+            os.path.basename(str(p).split(":")[0]) for p in problems[1:6]) if len(problems) > 1 else ""
+        raise MalformedEpisodeError(f"{problems[0]}{more}")
 
 
 def list_episodes(folder: str) -> List[str]:

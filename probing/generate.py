@@ -15,6 +15,7 @@ import json
 import logging
 import multiprocessing
 import os
+import sys
 import time
 from typing import Dict, List, Optional
 
@@ -22,6 +23,7 @@ import numpy as np
 
 from probing.format import DEFAULT_STEPS, EXTRA_KEYS, NUM_ACTIONS, README_KEYS, WRITE_DTYPES
 from probing.planner import WaypointPolicy
+from sf_maze.checks import input_errors_exit_2  # the repo's one "one line, exit 2" helper
 
 log = logging.getLogger(__name__)
 
@@ -192,15 +194,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Optional[List[str]] = None) -> None:
+# The package's episode lengths at its 4 Hz control rate (every ExtraObs variant runs at 4 Hz).
+EPISODE_STEPS = {"9x9": 1000, "11x11": 2000, "13x13": 3000, "15x15": 4000}
+
+
+def check_args(args: argparse.Namespace) -> None:
+    """Every flag, before the output folder or a worker is made (SystemExit with one line)."""
+    from envs.memory_maze import parse_name
+    from sf_maze.checks import check_at_least, check_writable_folder
+
+    check_at_least(1, episodes=args.episodes, workers=args.workers, steps=args.steps)
+    check_at_least(0, seed=args.seed)
+    if not 0 <= args.epsilon <= 1:
+        raise SystemExit(f"--epsilon={args.epsilon}; pass a probability in [0, 1]")
+    try:
+        size, _ = parse_name(extraobs_name(args.env))
+    except ValueError as error:
+        raise SystemExit(f"--env={args.env}: {error}") from None
+    if args.steps > EPISODE_STEPS[size]:
+        raise SystemExit(f"--steps={args.steps} exceeds a memory_{size} episode ({EPISODE_STEPS[size]} steps)")
+    check_writable_folder("--out", args.out)
+
+
+@input_errors_exit_2("probing.generate")
+def main(argv: Optional[List[str]] = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     args = build_parser().parse_args(argv)
-    if args.steps < 1 or args.episodes < 0:
-        raise SystemExit("--steps must be >= 1 and --episodes >= 0")
+    check_args(args)
     start = time.time()
     written = generate(args)
     log.info("wrote %d episodes in %.0f s", len(written), time.time() - start)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -14,6 +14,7 @@ Networks run over a whole trajectory with their state carried from its first ste
 under torch.no_grad: no gradient can reach them from the probe.
 """
 import logging
+import pickle
 from typing import Callable, Dict, Tuple
 
 import numpy as np
@@ -115,9 +116,41 @@ def _dreamer_extractor(path: str) -> Extractor:
     return extract
 
 
+MODEL_KINDS = ("sf", "dreamer", "random", "state", "supervised")
+
+
+def check_model_spec(spec: str) -> None:
+    """SystemExit for a --model spec that cannot load (unknown kind, missing path), without loading it."""
+    import os
+
+    kind, _, path = spec.partition(":")
+    if kind == "oracle":
+        load_representation(spec)  # its own message: renamed
+    if kind not in MODEL_KINDS:
+        raise SystemExit(f"Unknown --model={spec!r}; expected sf:PATH, dreamer:PATH, random[:PATH], state, "
+                         "supervised[:PATH]")
+    if kind in ("sf", "dreamer") and not path:
+        load_representation(spec)  # its own message: needs a path
+    if path and not os.path.exists(path):
+        raise SystemExit(f"--model={spec}: no such file or folder {path}")
+    if path and kind in ("sf", "random", "supervised") and not os.path.isfile(path):
+        raise SystemExit(f"--model={spec}: {path} is a folder; pass the checkpoint file")
+
+
 def load_representation(spec: str, seed: int = 0) -> Tuple[Extractor, Tuple[str, ...]]:
     """(features(episode) -> (T+1, F) float32, the trajectory entries it reads) for a --model spec."""
     kind, _, path = spec.partition(":")
+    try:
+        return _load(kind, path, spec, seed)
+    except (ValueError, OSError, RuntimeError, KeyError, pickle.UnpicklingError) as error:
+        # a file that is not the checkpoint it should be: one line naming it, not a loader's trace
+        message = " ".join(str(error).split()) or type(error).__name__
+        if path and path not in message:  # a loader's own words ("Memo value not found"): say which file
+            message = f"{path} cannot be loaded ({type(error).__name__}: {message})"
+        raise SystemExit(f"--model={spec}: {message}") from None
+
+
+def _load(kind: str, path: str, spec: str, seed: int) -> Tuple[Extractor, Tuple[str, ...]]:
     if kind == "state":
         return state_features, STATE_KEYS
     if kind == "oracle":

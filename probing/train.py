@@ -21,6 +21,7 @@ import logging
 import os
 import resource
 import shutil
+import sys
 import tempfile
 import time
 from typing import Dict, List, Optional
@@ -28,15 +29,18 @@ from typing import Dict, List, Optional
 import numpy as np
 import torch
 
-from probing.dataset import load_episode, split_episodes
+from probing.dataset import MalformedEpisodeError, check_episode_files, load_episode, split_episodes
 from probing.features import RowStore, build_features, build_labels
 from probing.probe import (PAPER_9X9, POSE_SIZE, TARGETS, ConstantPredictor, ProbeMLP, loss_fn, objects_squared_error,
                            probe_input, walls_accuracy)
-from probing.representations import load_representation
+from probing.representations import check_model_spec, load_representation
+from sf_maze.checks import input_errors_exit_2  # the repo's one "one line, exit 2" helper
 
 log = logging.getLogger(__name__)
 
 WINDOWS = ("all", "second_half")
+# Every entry a run reads: the labels and pose, and the inputs of every --model kind.
+READ_KEYS = ("image", "action", "maze_layout", "agent_pos", "agent_dir", "targets_vec", "targets_pos")
 
 
 def eval_window(length: int, start_fraction: float = 0.5) -> slice:
@@ -189,16 +193,49 @@ def _prepare_model(args: argparse.Namespace, train_files: List[str]):
     return extractor, keys, spec, dict(model=kind, checkpoint=stamp, seed=args.seed if kind == "random" else None)
 
 
+def check_inputs(args: argparse.Namespace):
+    """(train files, eval files) once every flag, the model spec and every data file is known good;
+    SystemExit naming the bad one otherwise, before any model is built or trained."""
+    from sf_maze.checks import check_at_least, check_writable_folder
+
+    check_at_least(1, steps=args.steps, batch_size=args.batch_size, hidden=args.hidden, layers=args.layers,
+                   threads=args.threads, supervised_updates=args.supervised_updates,
+                   supervised_batch=args.supervised_batch, supervised_sequence=args.supervised_sequence)
+    check_at_least(0, max_episodes=args.max_episodes, train_report_episodes=args.train_report_episodes)
+    if not 0 < args.eval_fraction < 1:
+        raise SystemExit(f"--eval_fraction={args.eval_fraction}; pass a share between 0 and 1")
+    if not args.lr > 0:
+        raise SystemExit(f"--lr={args.lr}; pass a positive learning rate")
+    if not os.path.isdir(args.data):
+        raise SystemExit(f"--data={args.data}: no such folder")
+    # Results are written after the whole run: an unwritable place must be refused now.
+    for flag, path in (("--out", args.out), ("--video", args.video)):
+        if path:
+            check_writable_folder(flag, os.path.dirname(os.path.abspath(path)), value=path)
+    if args.work_dir:
+        check_writable_folder("--work_dir", args.work_dir)
+    check_model_spec(args.model)
+    try:
+        train_files, eval_files = split_episodes(args.data, args.eval_fraction)
+    except ValueError as error:
+        raise SystemExit(f"--data={args.data}: {error}") from None
+    if args.max_episodes:
+        train_files, eval_files = train_files[:args.max_episodes], eval_files[:args.max_episodes]
+    try:
+        check_episode_files(train_files + eval_files, READ_KEYS)
+    except MalformedEpisodeError as error:
+        raise SystemExit(str(error)) from None
+    return train_files, eval_files
+
+
 def run(args: argparse.Namespace) -> Dict:
     targets = [t.strip() for t in args.target.split(",") if t.strip()]
     unknown = [t for t in targets if t not in TARGETS]
     if unknown or not targets:
         raise SystemExit(f"--target={args.target!r}: choose from {', '.join(TARGETS)}")
+    train_files, eval_files = check_inputs(args)
     start = time.time()
     torch.set_num_threads(args.threads)
-    train_files, eval_files = split_episodes(args.data, args.eval_fraction)
-    if args.max_episodes:
-        train_files, eval_files = train_files[:args.max_episodes], eval_files[:args.max_episodes]
     log.info("%s: %d train / %d eval episodes", args.data, len(train_files), len(eval_files))
     temporary = not args.work_dir and not args.out
     work_dir = args.work_dir or (os.path.join(os.path.dirname(os.path.abspath(args.out)), "probe_work") if args.out
@@ -293,10 +330,12 @@ def _run_in(args, targets, train_files, eval_files, work_dir):
     return results, probes, extractor, mean, std
 
 
-def main(argv: Optional[List[str]] = None) -> None:
+@input_errors_exit_2("probing.train")
+def main(argv: Optional[List[str]] = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     run(build_parser().parse_args(argv))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -16,7 +16,8 @@ from typing import List, Optional
 
 import numpy as np
 
-from sf_maze.checks import InputError, check_env_name
+from sf_maze.checks import (InputError, check_at_least, check_env_fits_run, check_env_name, input_errors_exit_2,
+                            quiet_sample_factory, with_trained_env)
 from sf_maze.video import VideoWriter, even_sides, text_bar
 
 log = logging.getLogger(__name__)
@@ -113,21 +114,24 @@ def play_episodes(cfg, checkpoint: str) -> List[dict]:
         env.close()
 
 
+@input_errors_exit_2("sf_maze.enjoy")
 def main(argv: Optional[List[str]] = None) -> int:
     from sf_maze.policy import load_experiment
     from sf_maze.train import register_components
 
-    register_components()
-    cfg = parse_args(argv)
+    with quiet_sample_factory():
+        register_components()
+        cfg = parse_args(argv)
+    check_env_name(cfg.env)
+    check_at_least(1, max_num_episodes=cfg.max_num_episodes, max_episode_steps=cfg.max_episode_steps,
+                   view_size=cfg.view_size)
+    check_at_least(0, eval_seed=cfg.eval_seed)
+    check_env_fits_run(cfg)
+    cfg, checkpoint = load_experiment(cfg)
     try:
-        check_env_name(cfg.env)
-        if cfg.max_num_episodes < 1:
-            raise InputError(f"--max_num_episodes={cfg.max_num_episodes}; pass at least 1")
-        cfg, checkpoint = load_experiment(cfg)
         results = play_episodes(cfg, checkpoint)
     except InputError as error:
-        print(f"sf_maze.enjoy: error: {error}", file=sys.stderr)
-        return 2
+        raise with_trained_env(cfg, error)
     print(f"checkpoint {checkpoint}")
     for i, r in enumerate(results):
         print(f"episode {i}: seed {r['seed']}  return {r['episode_return']:g}  length {r['length']}")

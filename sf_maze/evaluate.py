@@ -17,7 +17,8 @@ import os
 import sys
 from typing import Dict, List, Optional
 
-from sf_maze.checks import InputError, check_env_name
+from sf_maze.checks import (InputError, check_at_least, check_env_fits_run, check_env_name, check_writable_folder,
+                            input_errors_exit_2, quiet_sample_factory, with_trained_env)
 from sf_maze.references import format_references
 
 log = logging.getLogger(__name__)
@@ -158,23 +159,27 @@ def evaluate(cfg, checkpoint: Optional[str]) -> dict:
                 random_note=random_note, rows=rows)
 
 
+@input_errors_exit_2("sf_maze.evaluate")
 def main(argv: Optional[List[str]] = None) -> int:
     from sf_maze.policy import load_experiment
     from sf_maze.train import register_components
 
-    register_components()
-    cfg = parse_args(argv)
+    with quiet_sample_factory():
+        register_components()
+        cfg = parse_args(argv)
+    check_env_name(cfg.env)
+    check_at_least(1, episodes=cfg.episodes, num_envs=cfg.num_envs, max_episode_steps=cfg.max_episode_steps)
+    check_at_least(0, eval_seed=cfg.eval_seed)
+    if cfg.out:  # written after every episode ran
+        check_writable_folder("--out", cfg.out)
+    checkpoint = None
+    if not cfg.random:
+        check_env_fits_run(cfg)
+        cfg, checkpoint = load_experiment(cfg)
     try:
-        check_env_name(cfg.env)
-        if cfg.episodes < 1:
-            raise InputError(f"--episodes={cfg.episodes}; pass at least 1")
-        checkpoint = None
-        if not cfg.random:
-            cfg, checkpoint = load_experiment(cfg)
         report = evaluate(cfg, checkpoint)
     except InputError as error:
-        print(f"sf_maze.evaluate: error: {error}", file=sys.stderr)
-        return 2
+        raise with_trained_env(cfg, error) if checkpoint else error
     rows = report.pop("rows")
     if cfg.out:
         out_dir = cfg.out

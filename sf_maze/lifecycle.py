@@ -9,11 +9,17 @@ when the main process goes, with a watchdog thread as the fallback where prctl i
 Cluster schedulers announce preemption and time limits with a signal (Slurm: SIGTERM, or the one
 given to `--signal`, here SIGUSR1). `GracefulStop` turns it into Sample Factory's own end of
 training: save a checkpoint, stop every component, return; the caller marks the run `interrupted`.
+
+Before any worker starts, Sample Factory builds one env in a spawned process to read its spaces and
+waits on a queue with no timeout: an env that fails there (an exception, a missing GL library, a
+crash) hung the run forever. `install_startup_checks()` swaps in `obtain_env_info`, which returns the
+child's error as one `StartupError` line within a second of the child's end.
 """
 import ctypes
 import logging
 import multiprocessing
 import os
+import queue
 import signal
 import sys
 import threading
@@ -64,6 +70,82 @@ def _watch_parent(parent_pid: int) -> None:
     while os.getppid() == parent_pid:
         time.sleep(_WATCHDOG_PERIOD_S)
     os._exit(1)
+
+
+class StartupError(RuntimeError):
+    """A run that cannot start (its env fails to build); the message is one line."""
+
+
+ENV_INFO_TIMEOUT_S = 600.0  # building one env takes seconds; the GL backend probes alone may take minutes
+_POLL_S = 0.5
+
+
+def _env_info_child(sf_context, results, cfg) -> None:
+    """Sample Factory's env-info process, reporting its failure instead of dying silently."""
+    from sample_factory.algo.utils.env_info import spawn_tmp_env_and_get_info
+
+    die_with_parent()
+    try:
+        spawn_tmp_env_and_get_info(sf_context, results, cfg)
+    except BaseException as error:  # any failure is the parent's to report, as one line
+        first_line = (str(error).strip().splitlines() or [""])[0]
+        results.put(StartupError(f"--env={cfg.env} failed to build: {type(error).__name__}: {first_line}"))
+        sys.exit(1)
+
+
+def obtain_env_info(cfg, timeout_s: float = ENV_INFO_TIMEOUT_S):
+    """Drop-in for Sample Factory's obtain_env_info_in_a_separate_process that never hangs:
+    StartupError when the child reports an error, exits without a result, or overruns timeout_s."""
+    import pickle
+
+    from sample_factory.algo.utils.context import sf_global_context
+    from sample_factory.algo.utils.env_info import ENV_INFO_PROTOCOL_VERSION, env_info_cache_filename
+
+    cache = env_info_cache_filename(cfg)
+    if cfg.use_env_info_cache and os.path.isfile(cache):
+        with open(cache, "rb") as f:
+            env_info = pickle.load(f)
+        if env_info.env_info_protocol_version == ENV_INFO_PROTOCOL_VERSION:
+            return env_info
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    process = context.Process(target=_env_info_child, args=(sf_global_context(), results, cfg), name="env_info")
+    process.start()
+    deadline = time.monotonic() + timeout_s
+    try:
+        while True:
+            try:
+                result = results.get(timeout=_POLL_S)
+                break
+            except queue.Empty:
+                pass
+            if not process.is_alive():
+                try:  # what the child wrote just before it exited
+                    result = results.get(timeout=_POLL_S)
+                    break
+                except queue.Empty:
+                    raise StartupError(f"--env={cfg.env}: the process building the env to read its spaces "
+                                       f"exited with code {process.exitcode} before it reported") from None
+            if time.monotonic() > deadline:
+                raise StartupError(f"--env={cfg.env}: building the env to read its spaces took over "
+                                   f"{timeout_s:.0f} s; stopped it")
+    finally:
+        process.join(timeout=5)
+        if process.is_alive():
+            process.kill()
+    if isinstance(result, StartupError):
+        raise result
+    if cfg.use_env_info_cache:
+        with open(cache, "wb") as f:
+            pickle.dump(result, f)
+    return result
+
+
+def install_startup_checks() -> None:
+    """In the main process, before the runner starts: Sample Factory's env-info wait gets ours."""
+    from sample_factory.algo.runners import runner
+
+    runner.obtain_env_info_in_a_separate_process = obtain_env_info
 
 
 def still_running(processes) -> list:

@@ -9,6 +9,10 @@ target_vec, target_color) and as an mp4 of what the window showed.
 
 `--keys=up,up,left,up+right,none` plays a script instead of the keyboard; with
 SDL_VIDEODRIVER=dummy this runs headless (tests do this).
+
+With a display the view renders through OSMesa (else GLFW), whatever MUJOCO_GL says: beside
+pygame's window EGL dies as the window opens and GLFW freezes the view (see WINDOW_BACKENDS); the
+choice is printed.
 """
 import argparse
 import logging
@@ -19,7 +23,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from sf_maze.checks import InputError, check_env_name
+from sf_maze.checks import InputError, check_at_least, check_env_name, check_writable_folder, input_errors_exit_2
 from sf_maze.video import even_sides
 
 log = logging.getLogger(__name__)
@@ -101,6 +105,39 @@ def window_frame(env, size: int, show_map: bool, step: int, episode_return: floa
     return even_sides(np.concatenate([bar, frame], axis=0))
 
 
+# OSMesa first: it needs no display, so it cannot clash with the window, and its frames are the
+# ones training saw (EGL and OSMesa render bit-identically). Beside a pygame window on Xvfb + Mesa,
+# EGL dies (X_GLXMakeCurrent BadAccess) and GLFW renders the first frame only (the view froze while
+# the agent moved); GLFW stays as the fallback for a machine without OSMesa.
+WINDOW_BACKENDS = ("osmesa", "glfw")
+PYOPENGL_PLATFORMS = {"glfw": "glx", "osmesa": "osmesa"}
+
+
+def has_window() -> bool:
+    """True when pygame will open a real window (a display and no dummy video driver)."""
+    return os.environ.get("SDL_VIDEODRIVER", "") not in ("dummy", "offscreen") and bool(
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def choose_window_backend() -> str:
+    """Sets MUJOCO_GL (and PyOpenGL's platform) to the first of WINDOW_BACKENDS that works here and
+    returns a note for the user: which, and what it replaced."""
+    from envs.rendering import probe_backend
+
+    before = os.environ.get("MUJOCO_GL", "")
+    errors = []
+    for backend in WINDOW_BACKENDS:
+        error = probe_backend(backend)
+        if not error:
+            os.environ["MUJOCO_GL"] = backend
+            os.environ["PYOPENGL_PLATFORM"] = PYOPENGL_PLATFORMS[backend]
+            replaced = f", not MUJOCO_GL={before} from the environment" if before and before != backend else ""
+            return f"MUJOCO_GL={backend} (renders beside the window{replaced})"
+        errors.append(f"{backend}: {error}")
+    raise InputError(f"No OpenGL backend renders beside the pygame window ({'; '.join(errors)}); "
+                     "install libosmesa6, or run headless with SDL_VIDEODRIVER=dummy")
+
+
 def play(env_name: str, out_dir: str, seed: int, keys: Optional[List[int]], max_steps: Optional[int], fps: float,
          size: int, show_map: bool) -> Dict[str, object]:
     """Runs one episode (keyboard or scripted) and saves it; returns paths, return and length."""
@@ -168,6 +205,7 @@ def play(env_name: str, out_dir: str, seed: int, keys: Optional[List[int]], max_
     return dict(npz=npz, video=video.path, episode_return=total, length=step, seed=seed)
 
 
+@input_errors_exit_2("sf_maze.play")
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", default="memory_9x9", help="A memory_* env; an *_extraobs one also records the maze state")
@@ -179,14 +217,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--size", default=512, type=int, help="Window size of the agent view in pixels")
     parser.add_argument("--show_map", action="store_true", help="Show the top-down map beside the view (not fair play)")
     args = parser.parse_args(argv)
-    try:
-        check_env_name(args.env)
-        if not args.env.startswith("memory_"):
-            raise InputError(f"--env={args.env}: play drives Memory Maze's 6 actions; choose a memory_* env")
-        keys = parse_keys(args.keys) if args.keys is not None else None
-    except InputError as error:
-        print(f"sf_maze.play: error: {error}", file=sys.stderr)
-        return 2
+    check_env_name(args.env)
+    if not args.env.startswith("memory_"):
+        raise InputError(f"--env={args.env}: play drives Memory Maze's 6 actions; choose a memory_* env")
+    keys = parse_keys(args.keys) if args.keys is not None else None
+    check_at_least(1, max_steps=args.max_steps, size=args.size)
+    check_at_least(0, seed=args.seed)
+    if not args.fps > 0:
+        raise InputError(f"--fps={args.fps}; pass a positive rate")
+    check_writable_folder("--out", args.out)
+    if has_window():
+        print(f"sf_maze.play: rendering with {choose_window_backend()}")
     seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % 2**31)
     if keys is None:
         print("Arrow keys: up = forward, left/right = turn; SPACE pause, ESC stop.")

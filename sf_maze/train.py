@@ -7,7 +7,8 @@ import os
 import sys
 from typing import Callable, List, Optional
 
-from sf_maze.checks import InputError, check_run_inputs, env_step_budget, reached_env_steps
+from sf_maze.checks import (check_run_inputs, env_step_budget, input_errors_exit_2, quiet_sample_factory,
+                            reached_env_steps)
 from sf_maze.params import LEGACY_DEFAULTS, add_maze_args, maze_defaults
 from sf_maze.run_status import write_status
 
@@ -102,8 +103,9 @@ def run(cfg, run_dir: str) -> int:
     from sample_factory.algo.utils.misc import ExperimentStatus
     from sample_factory.train import make_runner
 
-    from sf_maze.lifecycle import GracefulStop
+    from sf_maze.lifecycle import GracefulStop, StartupError, install_startup_checks
 
+    install_startup_checks()
     write_status(run_dir, "running")
     try:
         cfg, runner = make_runner(cfg)
@@ -111,6 +113,10 @@ def run(cfg, run_dir: str) -> int:
             status = runner.init()
             if status == ExperimentStatus.SUCCESS:
                 status = runner.run()
+    except StartupError as error:  # the env's own failure, already one line: no trace of our start-up code
+        write_status(run_dir, "failed", error=str(error))
+        print(f"sf_maze.train: error: {error}", file=sys.stderr)
+        return ExperimentStatus.FAILURE
     except BaseException as error:
         write_status(run_dir, "interrupted" if isinstance(error, KeyboardInterrupt) else "failed", error=repr(error))
         raise
@@ -125,15 +131,12 @@ def run(cfg, run_dir: str) -> int:
     return status
 
 
+@input_errors_exit_2("sf_maze.train")
 def main(argv: Optional[List[str]] = None) -> int:
-
-    register_components()
-    cfg = parse_args(argv)
-    try:
-        check_run_inputs(cfg)
-    except InputError as error:
-        print(f"sf_maze.train: error: {error}", file=sys.stderr)
-        return 2
+    with quiet_sample_factory():
+        register_components()
+        cfg = parse_args(argv)
+        check_run_inputs(cfg)  # before any folder or process: bad input is one line and exit 2
     if cfg.restart_behavior == "resume":
         # Starting the workers and envs only to stop again costs minutes on Memory Maze; a relaunched
         # sweep skips its finished runs here.

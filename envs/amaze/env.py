@@ -48,7 +48,7 @@ class AMazeEnv(BatchOfOneEnv):
         return None
 
     def step(self, action):
-        obs, reward, terminated, truncated, info = self._core.step(np.asarray([action]))
+        obs, reward, terminated, truncated, info = self._core.step(np.asarray([self._checked_action(action)]))
         return self._single(obs), float(reward[0]), bool(terminated[0]), bool(truncated[0]), info
 
     @staticmethod

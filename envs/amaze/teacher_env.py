@@ -33,7 +33,7 @@ class AMazeTeacherEnv(BatchOfOneEnv):
         return self._single(obs), info
 
     def step(self, action):
-        obs, _, terminated, _, _ = self._core.step(np.asarray([action]))
+        obs, _, terminated, _, _ = self._core.step(np.asarray([self._checked_action(action)]))
         info = {"level": self._core.levels()} if terminated[0] else {}
         return self._single(obs), 0.0, bool(terminated[0]), False, info
 
