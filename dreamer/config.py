@@ -60,21 +60,19 @@ def field_docs() -> Dict[str, str]:
 
 
 def default_preset(env: str) -> str:
-    return "amaze" if env.startswith("amaze_") else "memory_maze"
+    from envs import is_amaze
+
+    return "amaze" if is_amaze(env) else "memory_maze"
 
 
 def check_env_name(name: str) -> None:
-    from envs import list_envs
+    """envs.check_env_name for an env Dreamer plays (never a teacher env), as a ConfigError."""
+    from envs import check_env_name as check
 
-    if name.startswith("memory_"):
-        from envs.memory_maze import parse_name
-
-        try:
-            parse_name(name)
-        except ValueError as error:
-            raise ConfigError(str(error)) from None
-    elif name not in list_envs():
-        raise ConfigError(f"unknown env {name!r}; valid names: {', '.join(list_envs())}")
+    try:
+        check(name, trainable=True)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
 
 
 def coerce(key: str, raw: Any, default: Any) -> Any:

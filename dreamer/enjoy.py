@@ -19,6 +19,7 @@ from dreamer.checkpoint import load_agent
 from dreamer.config import ConfigError, check_env_name, coerce, parse_argv
 from dreamer.evaluate import play_episode
 from dreamer.observations import ObsSpec, to_rgb
+from envs import env_family
 
 PANEL = 256  # pixels per side of each panel (a multiple of 16, what the mp4 encoder wants)
 LABEL = 16  # label strip above the panels
@@ -99,7 +100,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if cfg.get("threads", 0) > 0:
         torch.set_num_threads(cfg["threads"])
     # Memory Maze's "map" render is the top-down view with trail and targets; AMaze renders top-down anyway.
-    env = make_env(env_name, render_mode="map" if env_name.startswith("memory_") else "rgb_array")
+    env = make_env(env_name, render_mode="map" if env_family(env_name) == "memory" else "rgb_array")
     out = opts["out"] or os.path.join(opts["logdir"], "enjoy.mp4")
     torch.manual_seed(opts["seed"])
     returns, frames = [], 0

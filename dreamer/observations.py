@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from gymnasium import spaces
 from torch import nn
 
+from envs import is_amaze
 from networks import ConvEncoder, GridEncoder, preprocess_frames
 from networks.grid_encoder import CHANNEL_SIZES, NUM_DIRECTIONS
 
@@ -32,7 +33,7 @@ class ObsSpec:
         if image.dtype != np.uint8:
             raise ValueError(f"Dreamer stores uint8 observations; {env_name} gives {image.dtype} "
                              "(leave AMaze's normalize_obs off)")
-        if env_name.startswith("amaze_"):
+        if is_amaze(env_name):
             return ObsSpec("grid", tuple(image.shape))
         if tuple(image.shape) != (64, 64, 3):
             raise ValueError(f"Dreamer's image decoder makes 64x64x3 frames; {env_name} gives {image.shape}")

@@ -25,7 +25,8 @@ from dreamer import checkpoint as ckpt
 from dreamer.actors import ActorPool, SharedState, acting_modules
 from dreamer.agent import Actor, Dreamer, batch_to_tensors
 from dreamer.collect import Collector, make_envs
-from dreamer.config import ARCHITECTURE_KEYS, ConfigError, agent_kwargs, build, coerce, defaults, help_text, parse_argv
+from dreamer.config import (ARCHITECTURE_KEYS, ConfigError, agent_kwargs, build, check_env_name, coerce, defaults,
+                            help_text, parse_argv)
 from dreamer.logger import Logger
 from dreamer.observations import ObsSpec
 from dreamer.replay import Replay, SequenceSampler
@@ -247,7 +248,7 @@ POSITIVE_KEYS = ("steps", "envs", "policy_every", "deter", "stoch", "classes", "
 
 def check_counts(cfg) -> None:
     """The env a Dreamer agent can play and the counts above; InputError (one line) otherwise."""
-    from sf_maze.checks import check_at_least, check_env_name
+    from cli import check_at_least
 
     check_env_name(cfg["env"])  # refuses teacher envs, naming the student ones
     check_at_least(1, **{key: cfg[key] for key in POSITIVE_KEYS if key in cfg})
@@ -269,7 +270,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         cfg, checkpoint = resolve_config(argv)
         check_counts(cfg)
     except (ConfigError, ValueError, FileNotFoundError) as error:
-        from sf_maze.checks import report_input_error  # the repo's one "one line, exit 2" helper
+        from cli import report_input_error  # the repo's one "one line, exit 2" helper
 
         return report_input_error("dreamer.train", error)
     if checkpoint:

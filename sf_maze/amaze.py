@@ -23,13 +23,6 @@ from sf_maze.params import _str2bool
 
 log = logging.getLogger(__name__)
 
-AMAZE_PREFIX = "amaze_"
-
-
-def is_amaze(env_name: Optional[str]) -> bool:
-    return bool(env_name) and env_name.startswith(AMAZE_PREFIX)
-
-
 # ---- command line -------------------------------------------------------------------------------
 def add_amaze_args(parser) -> None:
     p = parser

@@ -1,52 +1,21 @@
 """Input checks run before Sample Factory starts, so bad input gets one clear line, not a trace.
 
-Every command line of this repo (sf_maze, probing, dreamer) reports bad input through
-`input_errors_exit_2`: one line on stderr and exit status 2 (argparse's for a usage error), before
-any process or folder is made.
+Every command line of this repo reports bad input through `cli.input_errors_exit_2` (re-exported
+here for sf_maze's commands): one line on stderr and exit status 2, before any process or folder is
+made.
 """
 import contextlib
-import functools
 import glob
 import json
 import os
-import sys
 import tempfile
-from typing import Callable, Optional
+from typing import Optional
 
-# envs and networks (torch) are imported where used: probing.generate's spawned workers import this
-# module for its error helper and should not pay for torch.
+from cli import (USAGE_ERROR, InputError, check_at_least, check_writable_folder,  # noqa: F401  sf_maze's commands
+                 input_errors_exit_2, report_input_error)  # noqa: F401  import these from here
+from envs.names import env_family
 
-
-class InputError(ValueError):
-    pass
-
-
-USAGE_ERROR = 2  # argparse's exit status for bad arguments
-
-
-def report_input_error(prog: str, error) -> int:
-    """Prints `prog: error: ...` as one line on stderr; returns USAGE_ERROR."""
-    print(f"{prog}: error: {' '.join(str(error).split())}", file=sys.stderr)
-    return USAGE_ERROR
-
-
-def input_errors_exit_2(prog: str) -> Callable:
-    """Decorates a command's main(): InputError, and SystemExit with a message (what library code
-    raises for bad input), become one line and USAGE_ERROR; main()'s None becomes 0."""
-    def decorate(main: Callable) -> Callable:
-        @functools.wraps(main)
-        def wrapped(*args, **kwargs) -> int:
-            try:
-                status = main(*args, **kwargs)
-            except InputError as error:
-                return report_input_error(prog, error)
-            except SystemExit as error:
-                if isinstance(error.code, str):
-                    return report_input_error(prog, error.code)
-                raise
-            return 0 if status is None else status
-        return wrapped
-    return decorate
+# networks (torch) is imported where used.
 
 
 @contextlib.contextmanager
@@ -66,50 +35,14 @@ def quiet_sample_factory():
         logger.setLevel(level)
 
 
-def check_at_least(minimum: float, **flags) -> None:
-    """InputError naming the first flag (--name=value) below `minimum`; None values are not given."""
-    for name, value in flags.items():
-        if value is not None and value < minimum:
-            raise InputError(f"--{name}={value}; pass at least {minimum}")
-
-
-def check_writable_folder(flag: str, folder: str, value: Optional[str] = None) -> None:
-    """InputError unless `folder` exists as a writable folder or could be made (checked on its
-    nearest existing parent, which is left as it is): a run must not find out only at its end."""
-    value = folder if value is None else value  # what the user passed, for the message
-    parent = os.path.abspath(folder or ".")
-    while not os.path.exists(parent):
-        parent = os.path.dirname(parent)
-    if not os.path.isdir(parent):
-        raise InputError(f"{flag}={value}: {parent} is a file, not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise InputError(f"{flag}={value}: {parent} cannot be written; pass a writable folder")
-
-
-def student_env_names():
-    from envs import list_envs
-
-    return [n for n in list_envs() if not n.startswith("amaze_teacher")]
-
-
 def check_env_name(name: str) -> None:
-    """An env the agents here can play: Memory Maze or an AMaze student env (never a teacher)."""
-    if name.startswith("amaze_teacher"):
-        students = ", ".join(n for n in student_env_names() if n.startswith("amaze_") and "_ood_" not in n)
-        raise InputError(f"--env={name} is a teacher (level designer) env, which no trainer or evaluator here "
-                         f"runs; choose a student env: memory_9x9 (and other memory_*), {students}, amaze_ood_*")
-    if name.startswith("memory_"):
-        from envs.memory_maze import parse_name
+    """An env the agents here can play (envs.check_env_name); InputError, one line, otherwise."""
+    from envs import check_env_name as check
 
-        try:
-            parse_name(name)
-        except ValueError as error:
-            raise InputError(str(error)) from None
-    else:
-        from envs import list_envs
-
-        if name not in list_envs():
-            raise InputError(f"Unknown env {name!r}. Valid names: {', '.join(list_envs())}")
+    try:
+        check(name, trainable=True)
+    except ValueError as error:
+        raise InputError(str(error)) from None
 
 
 def check_train_dir(train_dir: str) -> None:
@@ -152,10 +85,6 @@ def read_saved_config(experiment_dir: str) -> Optional[dict]:
     return saved
 
 
-def _env_family(name: str) -> str:
-    return name.split("_", 1)[0]  # memory (64x64 frames) or amaze (grid views): never interchangeable
-
-
 def trained_env(cfg) -> Optional[str]:
     """The env the experiment was trained on (its config.json's `env`), None when unknown."""
     saved = read_saved_config(os.path.join(cfg.train_dir, cfg.experiment)) or {}
@@ -165,9 +94,9 @@ def trained_env(cfg) -> Optional[str]:
 def check_env_fits_run(cfg) -> None:
     """A Memory Maze agent plays no AMaze env and the other way round: say so before building an env."""
     trained = trained_env(cfg)
-    if trained and _env_family(trained) != _env_family(cfg.env):
+    if trained and env_family(trained) != env_family(cfg.env):
         raise InputError(f"{cfg.experiment} was trained on --env={trained} (its config.json), and --env={cfg.env} "
-                         f"gives other observations; pass --env={trained} or another {_env_family(trained)}_* env")
+                         f"gives other observations; pass --env={trained} or another {env_family(trained)}_* env")
 
 
 def with_trained_env(cfg, error: Exception) -> InputError:

@@ -6,7 +6,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from envs import make_env, mix_seed  # mix_seed: Sample Factory resets env i with seed=i alone
+from envs import env_family, make_env, mix_seed  # mix_seed: Sample Factory resets env i with seed=i alone
 from sf_maze.lifecycle import die_with_parent
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ def make_sf_env(full_env_name: str, cfg=None, env_config=None, render_mode: Opti
     """Sample Factory env function: top-level, so spawned workers can unpickle it."""
     die_with_parent()  # runs inside each rollout worker
     overrides = {}
-    if full_env_name.startswith("memory_") and cfg is not None:
+    if env_family(full_env_name) == "memory" and cfg is not None:
         overrides["reference_impl"] = bool(getattr(cfg, "maze_reference_impl", False))
     run_seed = getattr(cfg, "seed", None) if cfg is not None else None
     env_index = env_config.env_id if env_config is not None and hasattr(env_config, "env_id") else 0

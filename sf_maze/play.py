@@ -23,6 +23,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
+from envs import env_family
 from sf_maze.checks import InputError, check_at_least, check_env_name, check_writable_folder, input_errors_exit_2
 from sf_maze.video import even_sides
 
@@ -218,7 +219,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--show_map", action="store_true", help="Show the top-down map beside the view (not fair play)")
     args = parser.parse_args(argv)
     check_env_name(args.env)
-    if not args.env.startswith("memory_"):
+    if env_family(args.env) != "memory":
         raise InputError(f"--env={args.env}: play drives Memory Maze's 6 actions; choose a memory_* env")
     keys = parse_keys(args.keys) if args.keys is not None else None
     check_at_least(1, max_steps=args.max_steps, size=args.size)

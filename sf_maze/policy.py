@@ -14,6 +14,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import gymnasium as gym
 import numpy as np
 
+from envs import is_amaze
 from sf_maze.checks import InputError
 
 log = logging.getLogger(__name__)
@@ -26,10 +27,6 @@ def parse_eval_cfg(argv: Optional[List[str]], add_args: Callable, defaults: Opti
     from sf_maze.train import parse_args
 
     return parse_args(argv, evaluation=True, add_args=add_args, defaults=defaults)
-
-
-def is_amaze(env_name: Optional[str]) -> bool:
-    return bool(env_name) and env_name.startswith("amaze_")
 
 
 def _listing(path: str, limit: int = 12) -> str:

@@ -7,6 +7,7 @@ import os
 import sys
 from typing import Callable, List, Optional
 
+from envs import is_amaze
 from sf_maze.checks import (check_run_inputs, env_step_budget, input_errors_exit_2, quiet_sample_factory,
                             reached_env_steps)
 from sf_maze.params import LEGACY_DEFAULTS, add_maze_args, maze_defaults
@@ -22,13 +23,15 @@ def register_components() -> None:
         return
     from sample_factory.envs.env_utils import register_env
 
-    from envs import list_envs
-    from sf_maze.amaze import is_amaze, make_amaze_sf_env
+    from envs import env_family, list_envs
+    from sf_maze.amaze import make_amaze_sf_env
     from sf_maze.env import make_sf_env
     from sf_maze.model import register_models
 
+    makers = {"memory": make_sf_env, "amaze": make_amaze_sf_env}  # teacher envs: no trainer here plays them
     for name in list_envs():
-        register_env(name, make_amaze_sf_env if is_amaze(name) else make_sf_env)
+        if env_family(name) in makers:
+            register_env(name, makers[env_family(name)])
     register_models()
     _REGISTERED = True
 
@@ -46,7 +49,7 @@ def parse_args(argv: Optional[List[str]] = None, evaluation: bool = False,
     parser, partial_cfg = parse_sf_args(argv, evaluation=evaluation)
     add_maze_args(parser)
     maze_defaults(parser)
-    if partial_cfg.env.startswith("amaze_"):
+    if is_amaze(partial_cfg.env):
         from sf_maze.amaze import add_amaze_args, amaze_defaults
 
         add_amaze_args(parser)
