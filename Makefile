@@ -4,8 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-# Debian packages for headless MuJoCo rendering: EGL (Mesa) and OSMesa as the fallback.
-GL_PACKAGES := libegl1 libegl-mesa0 libgl1-mesa-dri libosmesa6
+# Debian packages for headless MuJoCo rendering: EGL (Mesa) and OSMesa as the fallback; libGL and
+# GLib for OpenCV (sample-factory's opencv-python links them).
+GL_PACKAGES := libegl1 libegl-mesa0 libgl1-mesa-dri libosmesa6 libgl1 libglib2.0-0
 # An X server without a screen, for the test that opens sf_maze.play's real window.
 TEST_PACKAGES := xvfb
 ENV ?= memory_9x9
@@ -18,7 +19,8 @@ TRAIN_ARGS ?= --train_for_env_steps=20000
 setup: gl $(VENV)/.installed
 
 gl:
-	@if ldconfig -p | grep -q libEGL.so.1 && ldconfig -p | grep -q libOSMesa.so && command -v Xvfb >/dev/null; then :; else \
+	@if ldconfig -p | grep -q libEGL.so.1 && ldconfig -p | grep -q libOSMesa.so && ldconfig -p | grep -q libGL.so.1 \
+		&& ldconfig -p | grep -q libgthread-2.0.so.0 && command -v Xvfb >/dev/null; then :; else \
 		echo "Installing Debian packages for headless rendering and the window test: $(GL_PACKAGES) $(TEST_PACKAGES)"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(GL_PACKAGES) $(TEST_PACKAGES); fi
 

@@ -3,7 +3,7 @@
 `make_env(name, seed=None, render_mode=None, **overrides)` returns a gymnasium.Env; the same name
 and seed give the same maze. Heavy packages (memory_maze, dm_control) load only when asked for.
 """
-from typing import List, Optional
+from typing import Optional
 
 import gymnasium as gym
 

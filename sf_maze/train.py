@@ -71,16 +71,14 @@ def apply_legacy_defaults(cfg) -> None:
     """A run whose config.json predates a flag keeps what it trained with (params.LEGACY_DEFAULTS):
     Sample Factory fills keys missing from a saved config with today's defaults, which would build
     another network than its checkpoints hold. Flags given on the command line still win."""
-    import json
+    from sf_maze.checks import InputError, read_saved_config
 
-    path = os.path.join(cfg.train_dir, cfg.experiment, "config.json")
     try:
-        with open(path) as f:
-            saved = json.load(f)
-    except (OSError, ValueError):
-        return  # a new run, or a file sf_maze.checks reports
-    if not isinstance(saved, dict):
-        return
+        saved = read_saved_config(os.path.join(cfg.train_dir, cfg.experiment))
+    except InputError:
+        return  # check_run_inputs reports the unreadable file
+    if saved is None:
+        return  # a new run
     for key, value in LEGACY_DEFAULTS.items():
         if key not in saved and key not in getattr(cfg, "cli_args", {}):
             setattr(cfg, key, value)

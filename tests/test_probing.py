@@ -325,10 +325,13 @@ def test_end_to_end_probe_with_trained_checkpoint(dataset, tmp_path):
     # The memory state is carried through the whole episode: chunked extraction == one long unroll.
     extractor, _ = load_representation(f"sf:{checkpoint}")
     episode = load_episode(sorted(glob.glob(os.path.join(dataset, "*.npz")))[0])
-    agent = load_sf_checkpoint(checkpoint)
-    with torch.no_grad():
-        _, _, features, _ = agent(torch.from_numpy(episode["image"]).unsqueeze(1))
     import probing.representations as representations
+
+    agent = load_sf_checkpoint(checkpoint)
+    assert agent.last_action_reward  # the default agent reads the file's action and reward rows
+    obs = {key: value.unsqueeze(1) for key, value in representations.agent_inputs(agent, episode).items()}
+    with torch.no_grad():
+        _, _, features, _ = agent(obs)
 
     chunk = representations.CHUNK
     representations.CHUNK = 7
