@@ -5,7 +5,7 @@ setup(
     version="0.1.0",
     description="Memory Maze training stack: Sample Factory APPO/V-trace, DreamerV2, probing",
     python_requires=">=3.10",
-    packages=find_packages(include=["cli*", "envs*", "networks*", "sf_maze*", "dreamer*", "launcher*", "probing*"]),
+    packages=find_packages(include=["common*", "envs*", "networks*", "sf_maze*", "dreamer*", "launcher*", "probing*"]),
     package_data={"": ["*.yaml"]},
     install_requires=[
         "torch==2.13.0",

@@ -13,8 +13,6 @@ import logging
 import os
 import queue
 import signal
-import sys
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any, List
@@ -29,32 +27,11 @@ from dreamer.config import group
 from dreamer.observations import ObsSpec
 from dreamer.replay import Replay
 from dreamer.world_model import WorldModel
+from common.processes import exit_with_parent
 from envs import mix_seed
 
 log = logging.getLogger(__name__)
 
-PR_SET_PDEATHSIG = 1
-WATCHDOG_PERIOD_S = 0.5
-
-
-def die_with_parent(parent_pid: int) -> None:
-    """Exit this process as soon as `parent_pid` is no longer its parent (the parent died, by any signal)."""
-    if sys.platform.startswith("linux"):
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        except (OSError, AttributeError):  # no prctl: the watchdog below still covers it
-            pass
-    if os.getppid() != parent_pid:  # the parent died before prctl took effect
-        os._exit(1)
-
-    def watchdog() -> None:
-        while True:
-            time.sleep(WATCHDOG_PERIOD_S)
-            if os.getppid() != parent_pid:
-                os._exit(1)
-
-    threading.Thread(target=watchdog, name="parent-watchdog", daemon=True).start()
 
 
 def acting_modules(world_model, behavior) -> List[torch.nn.Module]:
@@ -119,7 +96,7 @@ class SharedState:
 def actor_main(index: int, cfg: dict, spec_dict: dict, num_actions: int, shared: SharedState, parent_pid: int,
                start_env_steps: int) -> None:
     """One actor process: steps cfg["envs"] envs until shared.stop, writing rings index*envs ... ."""
-    die_with_parent(parent_pid)
+    exit_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the learner decides
     torch.set_num_threads(1)
     logging.basicConfig(level=logging.INFO, format=f"[actor {index}] %(message)s")

@@ -248,7 +248,7 @@ POSITIVE_KEYS = ("steps", "envs", "policy_every", "deter", "stoch", "classes", "
 
 def check_counts(cfg) -> None:
     """The env a Dreamer agent can play and the counts above; InputError (one line) otherwise."""
-    from cli import check_at_least
+    from common.cli import check_at_least
 
     check_env_name(cfg["env"])  # refuses teacher envs, naming the student ones
     check_at_least(1, **{key: cfg[key] for key in POSITIVE_KEYS if key in cfg})
@@ -270,7 +270,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         cfg, checkpoint = resolve_config(argv)
         check_counts(cfg)
     except (ConfigError, ValueError, FileNotFoundError) as error:
-        from cli import report_input_error  # the repo's one "one line, exit 2" helper
+        from common.cli import report_input_error  # the repo's one "one line, exit 2" helper
 
         return report_input_error("dreamer.train", error)
     if checkpoint:

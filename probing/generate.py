@@ -23,7 +23,7 @@ import numpy as np
 
 from probing.format import DEFAULT_STEPS, EXTRA_KEYS, NUM_ACTIONS, README_KEYS, WRITE_DTYPES
 from probing.planner import WaypointPolicy
-from cli import input_errors_exit_2  # the repo's one "one line, exit 2" helper
+from common.cli import input_errors_exit_2  # the repo's one "one line, exit 2" helper
 
 log = logging.getLogger(__name__)
 
@@ -201,7 +201,7 @@ EPISODE_STEPS = {"9x9": 1000, "11x11": 2000, "13x13": 3000, "15x15": 4000}
 def check_args(args: argparse.Namespace) -> None:
     """Every flag, before the output folder or a worker is made (SystemExit with one line)."""
     from envs.memory_maze import parse_name
-    from cli import check_at_least, check_writable_folder
+    from common.cli import check_at_least, check_writable_folder
 
     check_at_least(1, episodes=args.episodes, workers=args.workers, steps=args.steps)
     check_at_least(0, seed=args.seed)

@@ -34,7 +34,7 @@ from probing.features import RowStore, build_features, build_labels
 from probing.probe import (PAPER_9X9, POSE_SIZE, TARGETS, ConstantPredictor, ProbeMLP, loss_fn, objects_squared_error,
                            probe_input, walls_accuracy)
 from probing.representations import check_model_spec, load_representation
-from cli import input_errors_exit_2  # the repo's one "one line, exit 2" helper
+from common.cli import input_errors_exit_2  # the repo's one "one line, exit 2" helper
 
 log = logging.getLogger(__name__)
 
@@ -196,7 +196,7 @@ def _prepare_model(args: argparse.Namespace, train_files: List[str]):
 def check_inputs(args: argparse.Namespace):
     """(train files, eval files) once every flag, the model spec and every data file is known good;
     SystemExit naming the bad one otherwise, before any model is built or trained."""
-    from cli import check_at_least, check_writable_folder
+    from common.cli import check_at_least, check_writable_folder
 
     check_at_least(1, steps=args.steps, batch_size=args.batch_size, hidden=args.hidden, layers=args.layers,
                    threads=args.threads, supervised_updates=args.supervised_updates,

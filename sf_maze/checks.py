@@ -1,6 +1,6 @@
 """Input checks run before Sample Factory starts, so bad input gets one clear line, not a trace.
 
-Every command line of this repo reports bad input through `cli.input_errors_exit_2` (re-exported
+Every command line of this repo reports bad input through `common.cli.input_errors_exit_2` (re-exported
 here for sf_maze's commands): one line on stderr and exit status 2, before any process or folder is
 made.
 """
@@ -11,7 +11,7 @@ import os
 import tempfile
 from typing import Optional
 
-from cli import (USAGE_ERROR, InputError, check_at_least, check_writable_folder,  # noqa: F401  sf_maze's commands
+from common.cli import (USAGE_ERROR, InputError, check_at_least, check_writable_folder,  # noqa: F401  sf_maze's commands
                  input_errors_exit_2, report_input_error)  # noqa: F401  import these from here
 from envs.names import env_family
 

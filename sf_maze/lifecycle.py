@@ -15,7 +15,6 @@ waits on a queue with no timeout: an env that fails there (an exception, a missi
 crash) hung the run forever. `install_startup_checks()` swaps in `obtain_env_info`, which returns the
 child's error as one `StartupError` line within a second of the child's end.
 """
-import ctypes
 import logging
 import multiprocessing
 import os
@@ -26,10 +25,10 @@ import threading
 import time
 from typing import Optional, Tuple
 
+from common.processes import exit_with_parent
+
 log = logging.getLogger(__name__)
 
-_PR_SET_PDEATHSIG = 1
-_WATCHDOG_PERIOD_S = 1.0
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR1, signal.SIGINT)
 _installed_in_pid: Optional[int] = None
 
@@ -51,25 +50,12 @@ def die_with_parent() -> None:
     if threading.current_thread() is threading.main_thread():  # signal.signal works there only
         for signum in (signal.SIGTERM, signal.SIGUSR1):
             signal.signal(signum, signal.SIG_IGN)
-    if sys.platform.startswith("linux"):
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        except (OSError, AttributeError) as error:  # no prctl: the watchdog alone does the job
-            log.debug("prctl(PR_SET_PDEATHSIG) unavailable: %s", error)
-    # The parent may have died before prctl took effect; the watchdog also covers systems without prctl.
-    threading.Thread(target=_watch_parent, args=(parent_pid,), name="parent-watchdog", daemon=True).start()
+    exit_with_parent(parent_pid)
 
 
 def _in_child_process() -> bool:
     # multiprocessing names every child it starts before unpickling the child's arguments.
     return multiprocessing.current_process().name != "MainProcess"
-
-
-def _watch_parent(parent_pid: int) -> None:
-    while os.getppid() == parent_pid:
-        time.sleep(_WATCHDOG_PERIOD_S)
-    os._exit(1)
 
 
 class StartupError(RuntimeError):

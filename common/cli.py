@@ -1,7 +1,7 @@
 """The one way every command line here (sf_maze, probing, dreamer) reports bad input: one line on
 stderr and exit status 2 (argparse's for a usage error), before any process or folder is made.
 
-A package of its own, below every other: probing and dreamer use it without importing a trainer.
+Below every other package: probing and dreamer use it without importing a trainer.
 """
 import functools
 import os
