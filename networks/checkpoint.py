@@ -53,7 +53,10 @@ def read_sf_checkpoint(path: str) -> Dict[str, Any]:
         what = "an empty file" if not head else "not a torch file"
         raise ValueError(f"Checkpoint {path} cannot be loaded: {what} (torch.save writes a zip archive)")
     try:
-        with torch.serialization.safe_globals(checkpoint_safe_globals()):
+        # Only the globals not registered yet: leaving the context removes what it added, and a
+        # process-wide registration (sf_maze.patches, for Sample Factory's learner) must survive it.
+        registered = torch.serialization.get_safe_globals()
+        with torch.serialization.safe_globals([g for g in checkpoint_safe_globals() if g not in registered]):
             checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # a truncated or foreign file: say which one, not a pickle trace
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""

@@ -23,7 +23,7 @@ import numpy as np
 
 from probing.format import DEFAULT_STEPS, EXTRA_KEYS, NUM_ACTIONS, README_KEYS, WRITE_DTYPES
 from probing.planner import WaypointPolicy
-from common.cli import input_errors_exit_2  # the repo's one "one line, exit 2" helper
+from common.cli import InputError, input_errors_exit_2  # the repo's one "one line, exit 2" helper
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ def _check_meta(out_dir: str, args: argparse.Namespace) -> None:
             meta = json.load(file)
         found = {key: meta.get(key) for key in CONTENT_ARGS}
         if found != wanted:
-            raise SystemExit(f"{out_dir} holds episodes made with {found}, not {wanted}: use another --out")
+            raise InputError(f"{out_dir} holds episodes made with {found}, not {wanted}: use another --out")
     else:
         tmp = f"{meta_path}{TMP_MARK}{os.getpid()}"
         with open(tmp, "w") as file:
@@ -199,20 +199,20 @@ EPISODE_STEPS = {"9x9": 1000, "11x11": 2000, "13x13": 3000, "15x15": 4000}
 
 
 def check_args(args: argparse.Namespace) -> None:
-    """Every flag, before the output folder or a worker is made (SystemExit with one line)."""
+    """Every flag, before the output folder or a worker is made (InputError, one line)."""
     from envs.memory_maze import parse_name
     from common.cli import check_at_least, check_writable_folder
 
     check_at_least(1, episodes=args.episodes, workers=args.workers, steps=args.steps)
     check_at_least(0, seed=args.seed)
     if not 0 <= args.epsilon <= 1:
-        raise SystemExit(f"--epsilon={args.epsilon}; pass a probability in [0, 1]")
+        raise InputError(f"--epsilon={args.epsilon}; pass a probability in [0, 1]")
     try:
         size, _ = parse_name(extraobs_name(args.env))
     except ValueError as error:
-        raise SystemExit(f"--env={args.env}: {error}") from None
+        raise InputError(f"--env={args.env}: {error}") from None
     if args.steps > EPISODE_STEPS[size]:
-        raise SystemExit(f"--steps={args.steps} exceeds a memory_{size} episode ({EPISODE_STEPS[size]} steps)")
+        raise InputError(f"--steps={args.steps} exceeds a memory_{size} episode ({EPISODE_STEPS[size]} steps)")
     check_writable_folder("--out", args.out)
 
 

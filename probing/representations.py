@@ -20,6 +20,8 @@ from typing import Callable, Dict, Tuple
 import numpy as np
 import torch
 
+from common.cli import InputError
+
 log = logging.getLogger(__name__)
 
 # Entries each kind of representation reads from a trajectory file.
@@ -96,7 +98,7 @@ def _dreamer_extractor(path: str) -> Extractor:
     try:
         from dreamer.checkpoint import load_world_model  # optional: lands with the Dreamer trainer
     except ImportError as error:
-        raise SystemExit(f"--model=dreamer:{path} needs dreamer.checkpoint.load_world_model ({error})") from error
+        raise InputError(f"--model=dreamer:{path} needs dreamer.checkpoint.load_world_model ({error})") from error
     model = load_world_model(path)
     if isinstance(model, torch.nn.Module):
         model.eval()
@@ -120,21 +122,21 @@ MODEL_KINDS = ("sf", "dreamer", "random", "state", "supervised")
 
 
 def check_model_spec(spec: str) -> None:
-    """SystemExit for a --model spec that cannot load (unknown kind, missing path), without loading it."""
+    """InputError for a --model spec that cannot load (unknown kind, missing path), without loading it."""
     import os
 
     kind, _, path = spec.partition(":")
     if kind == "oracle":
         load_representation(spec)  # its own message: renamed
     if kind not in MODEL_KINDS:
-        raise SystemExit(f"Unknown --model={spec!r}; expected sf:PATH, dreamer:PATH, random[:PATH], state, "
+        raise InputError(f"Unknown --model={spec!r}; expected sf:PATH, dreamer:PATH, random[:PATH], state, "
                          "supervised[:PATH]")
     if kind in ("sf", "dreamer") and not path:
         load_representation(spec)  # its own message: needs a path
     if path and not os.path.exists(path):
-        raise SystemExit(f"--model={spec}: no such file or folder {path}")
+        raise InputError(f"--model={spec}: no such file or folder {path}")
     if path and kind in ("sf", "random", "supervised") and not os.path.isfile(path):
-        raise SystemExit(f"--model={spec}: {path} is a folder; pass the checkpoint file")
+        raise InputError(f"--model={spec}: {path} is a folder; pass the checkpoint file")
 
 
 def load_representation(spec: str, seed: int = 0) -> Tuple[Extractor, Tuple[str, ...]]:
@@ -147,18 +149,18 @@ def load_representation(spec: str, seed: int = 0) -> Tuple[Extractor, Tuple[str,
         message = " ".join(str(error).split()) or type(error).__name__
         if path and path not in message:  # a loader's own words ("Memo value not found"): say which file
             message = f"{path} cannot be loaded ({type(error).__name__}: {message})"
-        raise SystemExit(f"--model={spec}: {message}") from None
+        raise InputError(f"--model={spec}: {message}") from None
 
 
 def _load(kind: str, path: str, spec: str, seed: int) -> Tuple[Extractor, Tuple[str, ...]]:
     if kind == "state":
         return state_features, STATE_KEYS
     if kind == "oracle":
-        raise SystemExit("--model=oracle is now --model=state (true layout and positions); the paper's "
+        raise InputError("--model=oracle is now --model=state (true layout and positions); the paper's "
                          "supervised oracle is --model=supervised")
     if kind == "supervised":
         if not path:
-            raise SystemExit("--model=supervised is trained by probing.train; load a saved one as supervised:PATH")
+            raise InputError("--model=supervised is trained by probing.train; load a saved one as supervised:PATH")
         from probing.supervised import load_network
 
         return _agent_extractor(load_network(path)), NETWORK_KEYS
@@ -166,13 +168,13 @@ def _load(kind: str, path: str, spec: str, seed: int) -> Tuple[Extractor, Tuple[
         return _agent_extractor(_random_agent(path, seed)), NETWORK_KEYS
     if kind == "sf":
         if not path:
-            raise SystemExit("--model=sf needs a checkpoint: --model=sf:PATH")
+            raise InputError("--model=sf needs a checkpoint: --model=sf:PATH")
         from networks import load_sf_checkpoint
 
         return _agent_extractor(load_sf_checkpoint(path)), NETWORK_KEYS
     if kind == "dreamer":
         if not path:
-            raise SystemExit("--model=dreamer needs a log dir or checkpoint: --model=dreamer:PATH")
+            raise InputError("--model=dreamer needs a log dir or checkpoint: --model=dreamer:PATH")
         return _dreamer_extractor(path), NETWORK_KEYS
-    raise SystemExit(f"Unknown --model={spec!r}; expected sf:PATH, dreamer:PATH, random[:PATH], state, "
+    raise InputError(f"Unknown --model={spec!r}; expected sf:PATH, dreamer:PATH, random[:PATH], state, "
                      "supervised[:PATH]")

@@ -34,7 +34,7 @@ from probing.features import RowStore, build_features, build_labels
 from probing.probe import (PAPER_9X9, POSE_SIZE, TARGETS, ConstantPredictor, ProbeMLP, loss_fn, objects_squared_error,
                            probe_input, walls_accuracy)
 from probing.representations import check_model_spec, load_representation
-from common.cli import input_errors_exit_2  # the repo's one "one line, exit 2" helper
+from common.cli import InputError, input_errors_exit_2  # the repo's one "one line, exit 2" helper
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +195,7 @@ def _prepare_model(args: argparse.Namespace, train_files: List[str]):
 
 def check_inputs(args: argparse.Namespace):
     """(train files, eval files) once every flag, the model spec and every data file is known good;
-    SystemExit naming the bad one otherwise, before any model is built or trained."""
+    InputError naming the bad one otherwise, before any model is built or trained."""
     from common.cli import check_at_least, check_writable_folder
 
     check_at_least(1, steps=args.steps, batch_size=args.batch_size, hidden=args.hidden, layers=args.layers,
@@ -203,11 +203,11 @@ def check_inputs(args: argparse.Namespace):
                    supervised_batch=args.supervised_batch, supervised_sequence=args.supervised_sequence)
     check_at_least(0, max_episodes=args.max_episodes, train_report_episodes=args.train_report_episodes)
     if not 0 < args.eval_fraction < 1:
-        raise SystemExit(f"--eval_fraction={args.eval_fraction}; pass a share between 0 and 1")
+        raise InputError(f"--eval_fraction={args.eval_fraction}; pass a share between 0 and 1")
     if not args.lr > 0:
-        raise SystemExit(f"--lr={args.lr}; pass a positive learning rate")
+        raise InputError(f"--lr={args.lr}; pass a positive learning rate")
     if not os.path.isdir(args.data):
-        raise SystemExit(f"--data={args.data}: no such folder")
+        raise InputError(f"--data={args.data}: no such folder")
     # Results are written after the whole run: an unwritable place must be refused now.
     for flag, path in (("--out", args.out), ("--video", args.video)):
         if path:
@@ -218,13 +218,13 @@ def check_inputs(args: argparse.Namespace):
     try:
         train_files, eval_files = split_episodes(args.data, args.eval_fraction)
     except ValueError as error:
-        raise SystemExit(f"--data={args.data}: {error}") from None
+        raise InputError(f"--data={args.data}: {error}") from None
     if args.max_episodes:
         train_files, eval_files = train_files[:args.max_episodes], eval_files[:args.max_episodes]
     try:
         check_episode_files(train_files + eval_files, READ_KEYS)
     except MalformedEpisodeError as error:
-        raise SystemExit(str(error)) from None
+        raise InputError(str(error)) from None
     return train_files, eval_files
 
 
@@ -232,7 +232,7 @@ def run(args: argparse.Namespace) -> Dict:
     targets = [t.strip() for t in args.target.split(",") if t.strip()]
     unknown = [t for t in targets if t not in TARGETS]
     if unknown or not targets:
-        raise SystemExit(f"--target={args.target!r}: choose from {', '.join(TARGETS)}")
+        raise InputError(f"--target={args.target!r}: choose from {', '.join(TARGETS)}")
     train_files, eval_files = check_inputs(args)
     start = time.time()
     torch.set_num_threads(args.threads)

@@ -18,7 +18,6 @@ from envs.amaze import make_amaze_batch
 from envs.amaze.constants import NORMALIZE_DIVISOR
 from envs.amaze.evaluation import Policy, evaluate, random_policy  # noqa: F401 (callers import them from here)
 from networks import GridEncoder
-from sf_maze.lifecycle import die_with_parent
 from sf_maze.params import _str2bool
 
 log = logging.getLogger(__name__)
@@ -135,7 +134,6 @@ class AMazeSampleFactoryEnv(gym.Env):
 
 def make_amaze_sf_env(full_env_name: str, cfg=None, env_config=None, render_mode: Optional[str] = None):
     """Sample Factory env function (top-level, so spawned workers can unpickle it)."""
-    die_with_parent()  # runs inside each rollout worker
     num_mazes = int(getattr(cfg, "amaze_num_envs", 64))
     if cfg is not None and not cfg.batched_sampling:
         raise ValueError("AMaze is a vectorised multi-agent env: it needs --batched_sampling=True")

@@ -2,12 +2,9 @@
 Factory drive every core of `networks/`.
 
 Sample Factory carries each env's recurrent state as one float32 (B, N) row and sizes every buffer
-with `get_rnn_size(cfg)`, which only knows its own GRU/LSTM. `patch_rnn_size()` teaches it our cores'
-sizes; it runs when this module is imported, which happens in every Sample Factory process: the model
-factory that spawned workers unpickle refers to `sf_maze.model`, which imports this module.
+with `get_rnn_size(cfg)`, which only knows its own GRU/LSTM; sf_maze.patches makes it ask
+`core_state_size` here.
 """
-import sys
-
 import torch
 from sample_factory.model.core import ModelCore
 from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
@@ -50,11 +47,6 @@ def core_state_size(cfg) -> int:
     raise ValueError(f"Unknown core {name!r}; expected one of {', '.join(CORE_NAMES)}")
 
 
-def uses_maze_core(cfg) -> bool:
-    """True when the run's memory is one of our non-LSTM cores (the LSTM keeps Sample Factory's sizes)."""
-    return bool(cfg.use_rnn) and getattr(cfg, "maze_core", "lstm") != "lstm"
-
-
 class MazeMemoryCore(ModelCore):
     """A core of `networks` (LSTM, GRU, GTrXL, LRU) driven the way Sample Factory drives RNN cores.
 
@@ -90,24 +82,3 @@ class MazeMemoryCore(ModelCore):
         data = torch.cat([out[t, order[:size]] for t, size in enumerate(head_output.batch_sizes.tolist())])
         packed = PackedSequence(data, head_output.batch_sizes, head_output.sorted_indices, head_output.unsorted_indices)
         return packed, self.net.flatten_state(state)
-
-
-def patch_rnn_size() -> None:
-    """Makes Sample Factory's get_rnn_size return our cores' flat state sizes (idempotent)."""
-    from sample_factory.model import model_utils
-
-    original = getattr(model_utils.get_rnn_size, "__wrapped_sf__", model_utils.get_rnn_size)
-
-    def get_rnn_size(cfg):
-        return core_state_size(cfg) if uses_maze_core(cfg) else original(cfg)
-
-    get_rnn_size.__wrapped_sf__ = original
-    # Modules that did `from ... import get_rnn_size` before this ran hold their own reference.
-    for module in list(sys.modules.values()):
-        if getattr(module, "__name__", "").startswith("sample_factory") and \
-                getattr(module, "get_rnn_size", None) in (original, model_utils.get_rnn_size):
-            module.get_rnn_size = get_rnn_size
-    model_utils.get_rnn_size = get_rnn_size
-
-
-patch_rnn_size()

@@ -7,7 +7,6 @@ import numpy as np
 from gymnasium import spaces
 
 from envs import env_family, make_env, mix_seed  # mix_seed: Sample Factory resets env i with seed=i alone
-from sf_maze.lifecycle import die_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +59,6 @@ class SampleFactoryObservation(gym.Wrapper):
 
 def make_sf_env(full_env_name: str, cfg=None, env_config=None, render_mode: Optional[str] = None) -> gym.Env:
     """Sample Factory env function: top-level, so spawned workers can unpickle it."""
-    die_with_parent()  # runs inside each rollout worker
     overrides = {}
     if env_family(full_env_name) == "memory" and cfg is not None:
         overrides["reference_impl"] = bool(getattr(cfg, "maze_reference_impl", False))

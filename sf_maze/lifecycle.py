@@ -2,9 +2,9 @@
 
 Sample Factory 2.1.1 starts its learner, inference and rollout workers as plain child processes: a
 `kill -9` of the main process (the OOM killer, a scheduler) leaves them running, holding gigabytes
-and CPU. Each worker runs `die_with_parent()` as soon as it imports this module (which unpickling
-its start-up arguments does) and again from env and model construction, so the kernel kills it
-when the main process goes, with a watchdog thread as the fallback where prctl is missing.
+and CPU. Each worker runs `die_with_parent()` as soon as it unpickles its start-up arguments
+(sf_maze.patches.InWorker, around every registered factory), so the kernel kills it when the main
+process goes, with a watchdog thread as the fallback where prctl is missing.
 
 Cluster schedulers announce preemption and time limits with a signal (Slurm: SIGTERM, or the one
 given to `--signal`, here SIGUSR1). `GracefulStop` turns it into Sample Factory's own end of
@@ -227,10 +227,3 @@ class GracefulStop:
     @property
     def signal_name(self) -> Optional[str]:
         return None if self.received is None else signal.Signals(self.received).name
-
-
-# Sample Factory's workers import this module while they unpickle their start-up arguments (the
-# registered env and model factories live in sf_maze), before they wait for any message from the
-# main process; a worker that waited for a message from a dead main process would wait forever.
-if _in_child_process():
-    die_with_parent()

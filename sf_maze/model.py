@@ -11,8 +11,7 @@ from sample_factory.model.encoder import Encoder
 from networks import ConvEncoder, PolicyValueHeads, ResNetEncoder
 from networks.core_input import last_action_reward_size, with_last_action_reward
 from sf_maze.cores import MazeMemoryCore
-from sf_maze.lifecycle import die_with_parent
-from sf_maze.patches import apply_sf_patches
+from sf_maze.patches import InWorker
 
 
 class MazeEncoder(Encoder):
@@ -72,13 +71,12 @@ def make_core(cfg, core_input_size: int) -> ModelCore:
 
 
 def make_actor_critic(cfg, obs_space, action_space):
-    apply_sf_patches()  # runs in the learner process, where the patched code executes
-    die_with_parent()  # runs inside the learner and inference workers
     return MazeActorCritic(global_model_factory(), obs_space, action_space, cfg)
 
 
 def register_models() -> None:
+    """Our model factories, each wrapped so the workers that unpickle them get sf_maze's patches."""
     factory = global_model_factory()
-    factory.register_encoder_factory(make_encoder)
-    factory.register_model_core_factory(make_core)
-    factory.register_actor_critic_factory(make_actor_critic)
+    factory.register_encoder_factory(InWorker(make_encoder))
+    factory.register_model_core_factory(InWorker(make_core))
+    factory.register_actor_critic_factory(InWorker(make_actor_critic))

@@ -13,27 +13,26 @@ from sf_maze.checks import (check_run_inputs, env_step_budget, input_errors_exit
 from sf_maze.params import LEGACY_DEFAULTS, add_maze_args, maze_defaults
 from sf_maze.run_status import write_status
 
-_REGISTERED = False
-
-
 def register_components() -> None:
-    """Registers every env name and our model with Sample Factory (idempotent)."""
-    global _REGISTERED
-    if _REGISTERED:
-        return
+    """Registers every env name and our model with Sample Factory and installs sf_maze's patches in
+    this process (idempotent: Sample Factory's own registry tells whether it was done)."""
+    from sample_factory.algo.utils.context import global_env_registry
     from sample_factory.envs.env_utils import register_env
 
     from envs import env_family, list_envs
     from sf_maze.amaze import make_amaze_sf_env
     from sf_maze.env import make_sf_env
     from sf_maze.model import register_models
+    from sf_maze.patches import InWorker, install_sf_patches
 
+    install_sf_patches()
     makers = {"memory": make_sf_env, "amaze": make_amaze_sf_env}  # teacher envs: no trainer here plays them
-    for name in list_envs():
-        if env_family(name) in makers:
-            register_env(name, makers[env_family(name)])
+    names = [name for name in list_envs() if env_family(name) in makers]
+    if all(name in global_env_registry() for name in names):
+        return
+    for name in names:
+        register_env(name, InWorker(makers[env_family(name)]))
     register_models()
-    _REGISTERED = True
 
 
 def parse_args(argv: Optional[List[str]] = None, evaluation: bool = False,

@@ -134,3 +134,31 @@ def test_importing_dreamer_modules_does_nothing(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300,
                             env=dict(os.environ, PYTHONPATH=REPO))
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stdout + result.stderr
+
+
+SF_PROBE = """
+import os, signal, sys, threading
+from sample_factory.algo.learning.learner import Learner
+from sample_factory.model import model_utils
+def state():
+    return ([signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1)], threading.active_count(),
+            model_utils.get_rnn_size, Learner._calculate_losses, Learner._record_summaries)
+before = state()
+import {names}
+assert state() == before, 'importing sf_maze changed Sample Factory or the process'
+import pickle
+from sf_maze.patches import InWorker
+from sf_maze.env import make_sf_env
+pickle.loads(pickle.dumps(InWorker(make_sf_env)))  # what each spawned worker does with our factories
+after = state()
+assert after[2] is not before[2] and after[3] is not before[3] and after[4] is not before[4], 'unpickling patched nothing'
+print('ok')
+"""
+
+
+def test_importing_sf_maze_patches_nothing_and_a_worker_unpickling_a_factory_installs_the_patches(tmp_path):
+    names = sorted(name for name in graph(("sf_maze",)) if "." in name)
+    code = SF_PROBE.replace("{names}", ", ".join(names))
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                            env=dict(os.environ, PYTHONPATH=REPO))
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stdout + result.stderr

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from common.cli import InputError
 from probing import probe as probe_lib
 from probing.features import RowStore, build_features, build_labels
 from probing.seen import seen_so_far, visible_cells
@@ -184,7 +185,7 @@ def test_supervised_oracle_trains_the_cnn_and_lstm(tmp_path):
 def test_model_oracle_is_renamed():
     from probing.representations import load_representation, state_features
 
-    with pytest.raises(SystemExit, match="--model=state"):
+    with pytest.raises(InputError, match="--model=state"):
         load_representation("oracle")
     extractor, keys = load_representation("state")
     assert extractor is state_features and "maze_layout" in keys

@@ -14,6 +14,7 @@ import time
 import numpy as np
 import pytest
 
+from common.cli import InputError
 from probing import generate
 from probing.dataset import MalformedEpisodeError, load_episode, split_episodes
 from probing.planner import FORWARD, LEFT, RIGHT, WaypointPolicy, cell_of, shortest_path, steer
@@ -164,7 +165,7 @@ def test_killed_generation_resumes(tmp_path):
     _generate(again, episodes=1, steps=200, seed=5)
     first, redone = load_episode(done[0]), load_episode(os.path.join(again, "episode_000000.npz"))
     assert all(np.array_equal(first[key], redone[key]) for key in PUBLISHED)
-    with pytest.raises(SystemExit, match="made with"):
+    with pytest.raises(InputError, match="made with"):
         _generate(out, episodes=3, steps=200, seed=6)  # a different seed must not mix into this folder
 
 

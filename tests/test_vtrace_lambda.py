@@ -1,4 +1,4 @@
-"""The paper's IMPALA loss in Sample Factory's learner (sf_maze/vtrace_patch.py): V-trace lambda and
+"""The paper's IMPALA loss in Sample Factory's learner (sf_maze/patches.py): V-trace lambda and
 optional advantage standardisation, checked on a hand-computed four-step case run through the
 patched `Learner._calculate_losses` itself."""
 import math
@@ -20,11 +20,9 @@ def learner_for(argv):
     from sample_factory.model.actor_critic import create_actor_critic
     from sample_factory.utils.timing import Timing
 
-    from sf_maze.patches import apply_sf_patches
     from sf_maze.train import parse_args, register_components
 
-    register_components()
-    apply_sf_patches()
+    register_components()  # installs sf_maze.patches in this process
     cfg = parse_args(["--env=memory_9x9", "--device=cpu", f"--rollout={T}", f"--gamma={GAMMA}",
                       "--maze_encoder=cnn", "--maze_cnn_depth=4", "--rnn_size=8", *argv])
     learner = Learner.__new__(Learner)  # only what _calculate_losses reads: no processes, no env
@@ -117,11 +115,12 @@ def test_defaults_are_the_papers_for_memory_maze_and_the_old_recipe_for_amaze():
 
 
 def test_a_changed_sample_factory_is_refused_with_one_line():
-    from sf_maze.vtrace_patch import patched_calculate_losses
+    from common.cli import InputError
+    from sf_maze.patches import patched_calculate_losses
 
     class OtherLearner:
         def _calculate_losses(self, mb, num_invalids):
             return mb  # no V-trace lines to patch
 
-    with pytest.raises(RuntimeError, match="written for Sample Factory 2.1.1"):
+    with pytest.raises(InputError, match="written for Sample Factory 2.1.1"):
         patched_calculate_losses(OtherLearner)
