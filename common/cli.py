@@ -59,3 +59,15 @@ def check_writable_folder(flag: str, folder: str, value: Optional[str] = None) -
         raise InputError(f"{flag}={value}: {parent} is a file, not a folder")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise InputError(f"{flag}={value}: {parent} cannot be written; pass a writable folder")
+
+
+def parse_bool(value) -> bool:
+    """True/False from a flag's text (true/false, 1/0, yes/no, any case); ValueError otherwise."""
+    if isinstance(value, bool):
+        return value
+    lowered = str(value).lower()
+    if lowered in ("true", "1", "yes"):
+        return True
+    if lowered in ("false", "0", "no"):
+        return False
+    raise ValueError(f"expected True or False, got {value!r}")

@@ -9,6 +9,8 @@ from typing import Any, Dict, List, Optional
 
 import yaml
 
+from common.cli import parse_bool
+
 CONFIG_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs.yaml")
 # One group of keyword arguments per constructor or loss, as danijar's configs.yaml nests them. Keys
 # stay flat on the command line, in presets and in saved configs (so old runs resume); mlp_units,
@@ -78,14 +80,10 @@ def check_env_name(name: str) -> None:
 def coerce(key: str, raw: Any, default: Any) -> Any:
     """A command-line string (or yaml value) -> the type of the key's default."""
     if isinstance(default, bool):
-        if isinstance(raw, bool):
-            return raw
-        lowered = str(raw).lower()
-        if lowered in ("true", "1", "yes"):
-            return True
-        if lowered in ("false", "0", "no"):
-            return False
-        raise ConfigError(f"--{key} takes True or False, got {raw!r}")
+        try:
+            return parse_bool(raw)
+        except ValueError:
+            raise ConfigError(f"--{key} takes True or False, got {raw!r}") from None
     try:
         if isinstance(default, int):
             value = float(raw)  # accepts 1e5 as well as 100000

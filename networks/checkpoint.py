@@ -247,18 +247,29 @@ def agent_from_state_dict(state: Dict[str, torch.Tensor], image_size: Optional[i
     return RecurrentAgent(encoder, core, heads, last_action_reward=extras)
 
 
-def _run_config(path: str) -> Optional[Dict[str, Any]]:
-    """The config.json Sample Factory keeps at <train_dir>/<experiment>/, if `path` sits in its checkpoint_p*/."""
-    config_path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(path))), "config.json")
+def read_run_config(run_dir: str) -> Optional[Dict[str, Any]]:
+    """The config.json Sample Factory keeps in a run folder, as a dict; None when there is none;
+    ValueError naming the file when it cannot be read or holds no dict."""
+    config_path = os.path.join(run_dir, "config.json")
     if not os.path.isfile(config_path):
         return None
     try:
         with open(config_path) as f:
             config = json.load(f)
     except (OSError, ValueError) as error:
-        log.warning("Ignoring unreadable %s (%s): settings are not checked", config_path, error)
+        raise ValueError(f"{config_path} cannot be read ({type(error).__name__}: {error})") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"{config_path} holds {type(config).__name__}, not a config")
+    return config
+
+
+def _run_config(path: str) -> Optional[Dict[str, Any]]:
+    """The run's config.json, if `path` sits in its checkpoint_p*/; an unreadable one is only warned about."""
+    try:
+        return read_run_config(os.path.dirname(os.path.dirname(os.path.abspath(path))))
+    except ValueError as error:
+        log.warning("Ignoring %s: settings are not checked", error)
         return None
-    return config if isinstance(config, dict) else None
 
 
 def load_sf_checkpoint(path: str, image_size: Optional[int] = None) -> RecurrentAgent:

@@ -71,18 +71,13 @@ def check_checkpoint(path: str) -> None:
 
 def read_saved_config(experiment_dir: str) -> Optional[dict]:
     """The experiment's config.json as a dict (None when there is none); InputError when it is unreadable."""
-    path = os.path.join(experiment_dir, "config.json")
-    if not os.path.isfile(path):
-        return None
+    from networks.checkpoint import read_run_config
+
     try:
-        with open(path) as f:
-            saved = json.load(f)
-    except (OSError, ValueError) as error:
-        raise InputError(f"{path} cannot be read ({type(error).__name__}: {error}). Fix or remove it (the run's "
-                         "settings then come from the command line), or choose a new --experiment") from None
-    if not isinstance(saved, dict):
-        raise InputError(f"{path} holds {type(saved).__name__}, not a config: fix or remove it, or choose a new --experiment")
-    return saved
+        return read_run_config(experiment_dir)
+    except ValueError as error:
+        raise InputError(f"{error}. Fix or remove it (the run's settings then come from the command line), "
+                         "or choose a new --experiment") from None
 
 
 def trained_env(cfg) -> Optional[str]:

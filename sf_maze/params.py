@@ -5,6 +5,8 @@ from typing import Dict
 import psutil
 import torch
 
+from common.cli import parse_bool
+
 # Memory of a rollout worker stepping fast Memory Maze envs, measured inside a real training run
 # (benchmarks/worker_memory.py, memory_9x9, 1/2/4 envs: worker USS 1.03/1.51/2.81 GiB, i.e. 0.59 GiB
 # per env on top of 0.44; main + learner + inference 0.71 GiB on CPU), rounded up.
@@ -108,12 +110,4 @@ def maze_defaults(parser) -> None:
     )
 
 
-def _str2bool(value) -> bool:
-    if isinstance(value, bool):
-        return value
-    lowered = str(value).lower()
-    if lowered in ("true", "1", "yes"):
-        return True
-    if lowered in ("false", "0", "no"):
-        return False
-    raise ValueError(f"expected True or False, got {value!r}")
+_str2bool = parse_bool  # argparse shows the type's name in its errors

@@ -51,10 +51,11 @@ def test_learner_packed_sequences_equal_rollout_steps(core):
 
 
 def test_rnn_buffers_get_each_cores_state_size():
-    from sample_factory.model.model_utils import get_rnn_size
-
-    import sf_maze.cores  # noqa: F401  (patches get_rnn_size on import)
     from sf_maze.cores import MazeMemoryCore
+    from sf_maze.patches import install_sf_patches
+
+    install_sf_patches()  # what register_components and every worker do
+    from sample_factory.model.model_utils import get_rnn_size
 
     for core in CORES:
         cfg = _cfg(core, rnn_type="lstm", rnn_num_layers=1, actor_critic_share_weights=True)
