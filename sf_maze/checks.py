@@ -6,7 +6,6 @@ made.
 """
 import contextlib
 import glob
-import json
 import os
 import tempfile
 from typing import Optional
