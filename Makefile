@@ -11,7 +11,7 @@ GL_PACKAGES := libegl1 libegl-mesa0 libgl1-mesa-dri libosmesa6 libgl1 libglib2.0
 TEST_PACKAGES := xvfb
 ENV ?= memory_9x9
 EXPERIMENT ?= $(ENV)_default
-# A short default run (~5 min on a 2-core CPU); drop the budget for the paper's 100M frames.
+# A short default run (5-8 min on a 2-core CPU with the default ResNet agent); drop the budget for the paper's 100M frames.
 TRAIN_ARGS ?= --train_for_env_steps=20000
 
 .PHONY: setup gl train test benchmarks clean-venv
