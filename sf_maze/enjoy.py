@@ -16,8 +16,7 @@ from typing import List, Optional
 
 import numpy as np
 
-from sf_maze.checks import (InputError, check_at_least, check_env_fits_run, check_env_name, input_errors_exit_2,
-                            quiet_sample_factory, with_trained_env)
+from sf_maze.checks import (InputError, check_at_least, check_env_fits_run, input_errors_exit_2, with_trained_env)
 from sf_maze.video import VideoWriter, even_sides, text_bar
 
 log = logging.getLogger(__name__)
@@ -116,16 +115,11 @@ def play_episodes(cfg, checkpoint: str) -> List[dict]:
 
 @input_errors_exit_2("sf_maze.enjoy")
 def main(argv: Optional[List[str]] = None) -> int:
-    from sf_maze.policy import load_experiment
-    from sf_maze.train import register_components
+    from sf_maze.policy import load_experiment, parse_playback_cfg
 
-    with quiet_sample_factory():
-        register_components()
-        cfg = parse_args(argv)
-    check_env_name(cfg.env)
+    cfg = parse_playback_cfg(argv, parse_args)
     check_at_least(1, max_num_episodes=cfg.max_num_episodes, max_episode_steps=cfg.max_episode_steps,
                    view_size=cfg.view_size)
-    check_at_least(0, eval_seed=cfg.eval_seed)
     check_env_fits_run(cfg)
     cfg, checkpoint = load_experiment(cfg)
     try:

@@ -17,8 +17,8 @@ import os
 import sys
 from typing import Dict, List, Optional
 
-from sf_maze.checks import (InputError, check_at_least, check_env_fits_run, check_env_name, check_writable_folder,
-                            input_errors_exit_2, quiet_sample_factory, with_trained_env)
+from sf_maze.checks import (InputError, check_at_least, check_env_fits_run, check_writable_folder,
+                            input_errors_exit_2, with_trained_env)
 from sf_maze.references import format_references
 
 log = logging.getLogger(__name__)
@@ -161,15 +161,10 @@ def evaluate(cfg, checkpoint: Optional[str]) -> dict:
 
 @input_errors_exit_2("sf_maze.evaluate")
 def main(argv: Optional[List[str]] = None) -> int:
-    from sf_maze.policy import load_experiment
-    from sf_maze.train import register_components
+    from sf_maze.policy import load_experiment, parse_playback_cfg
 
-    with quiet_sample_factory():
-        register_components()
-        cfg = parse_args(argv)
-    check_env_name(cfg.env)
+    cfg = parse_playback_cfg(argv, parse_args)
     check_at_least(1, episodes=cfg.episodes, num_envs=cfg.num_envs, max_episode_steps=cfg.max_episode_steps)
-    check_at_least(0, eval_seed=cfg.eval_seed)
     if cfg.out:  # written after every episode ran
         check_writable_folder("--out", cfg.out)
     checkpoint = None

@@ -29,6 +29,20 @@ def parse_eval_cfg(argv: Optional[List[str]], add_args: Callable, defaults: Opti
     return parse_args(argv, evaluation=True, add_args=add_args, defaults=defaults)
 
 
+def parse_playback_cfg(argv: Optional[List[str]], parse: Callable):
+    """What enjoy and evaluate start with: registration and parsing without Sample Factory's debug
+    lines, then the env-name and --eval_seed checks (InputError, one line)."""
+    from sf_maze.checks import check_at_least, check_env_name, quiet_sample_factory
+    from sf_maze.train import register_components
+
+    with quiet_sample_factory():
+        register_components()
+        cfg = parse(argv)
+    check_env_name(cfg.env)
+    check_at_least(0, eval_seed=cfg.eval_seed)
+    return cfg
+
+
 def _listing(path: str, limit: int = 12) -> str:
     if not os.path.isdir(path):
         return f"{path} does not exist"
