@@ -13,12 +13,12 @@ from gymnasium import spaces
 
 from sample_factory.model.encoder import Encoder
 
+from common.cli import parse_bool
 from envs import maze_seeds
 from envs.amaze import make_amaze_batch
 from envs.amaze.constants import NORMALIZE_DIVISOR
 from envs.amaze.evaluation import Policy, evaluate, random_policy  # noqa: F401 (callers import them from here)
 from networks import GridEncoder
-from sf_maze.params import _str2bool
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +27,9 @@ def add_amaze_args(parser) -> None:
     p = parser
     p.add_argument("--amaze_num_envs", default=64, type=int,
                    help="Mazes one batched env steps together (Sample Factory sees them as agents)")
-    p.add_argument("--amaze_obs_agent_pos", default=False, type=_str2bool,
+    p.add_argument("--amaze_obs_agent_pos", default=False, type=parse_bool,
                    help="Add the agent's (x, y) to the observation (minimax's obs_agent_pos)")
-    p.add_argument("--amaze_normalize_obs", default=False, type=_str2bool,
+    p.add_argument("--amaze_normalize_obs", default=False, type=parse_bool,
                    help="Views as float32 codes / 10, as minimax's student gets them (the encoder multiplies back "
                         "and embeds the integer codes, so checkpoints are the same either way)")
     p.add_argument("--amaze_encoder_out_size", default=128, type=int, help="Size of the GridEncoder's output")

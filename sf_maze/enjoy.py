@@ -24,10 +24,10 @@ log = logging.getLogger(__name__)
 
 def add_enjoy_args(parser) -> None:
     from sf_maze.evaluate import DEFAULT_EVAL_SEED
-    from sf_maze.params import _str2bool
+    from common.cli import parse_bool
 
     p = parser
-    p.add_argument("--video_per_episode", default=False, type=_str2bool,
+    p.add_argument("--video_per_episode", default=False, type=parse_bool,
                    help="One mp4 per episode (<video_name>_ep000.mp4, ...) instead of one for all")
     p.add_argument("--max_episode_steps", default=None, type=int, help="Cut episodes short (quick looks)")
     p.add_argument("--eval_seed", default=DEFAULT_EVAL_SEED, type=int, help="Episode i plays maze seed eval_seed + i")

@@ -27,14 +27,14 @@ DEFAULT_EVAL_SEED = 1_000_000  # far from the small env indices training resets 
 
 
 def add_evaluate_args(parser) -> None:
-    from sf_maze.params import _str2bool
+    from common.cli import parse_bool
 
     p = parser
     p.add_argument("--episodes", default=20, type=int, help="Full episodes to run")
     p.add_argument("--num_envs", default=min(os.cpu_count() or 1, 4), type=int, help="Envs stepped in parallel processes")
     p.add_argument("--out", default=None, type=str, help="Folder for the JSON and CSV (default <train_dir>/<experiment>/eval)")
     p.add_argument("--random", action="store_true", help="Score a uniform random policy instead of a checkpoint")
-    p.add_argument("--with_random", default=False, type=_str2bool,
+    p.add_argument("--with_random", default=False, type=parse_bool,
                    help="Also score a random policy on the same seeds in this run")
     p.add_argument("--max_episode_steps", default=None, type=int,
                    help="Cut episodes short (quick checks only: the references are full-episode scores)")

@@ -50,20 +50,20 @@ LEGACY_DEFAULTS = dict(maze_encoder="cnn", maze_last_action_reward=False, maze_v
 
 def add_maze_args(parser) -> None:
     p = parser
-    p.add_argument("--maze_reference_impl", default=False, type=_str2bool,
+    p.add_argument("--maze_reference_impl", default=False, type=parse_bool,
                    help="Use the unmodified memory-maze package code instead of our bit-identical fast env")
     p.add_argument("--maze_encoder", default="resnet", choices=ENCODERS,
                    help="Image encoder: resnet (the IMPALA ResNet of SEED RL's DMLab agent, 16/32/32 channels) or "
                         "cnn (DreamerV2's four stride-2 convs, this repo's agent before the paper's recipe)")
     p.add_argument("--maze_cnn_depth", default=32, type=int, help="cnn encoder: channels of the first conv layer (x1, x2, x4, x8)")
     p.add_argument("--maze_cnn_out_size", default=256, type=int, help="Size of the encoder's output projection")
-    p.add_argument("--maze_last_action_reward", default=True, type=_str2bool,
+    p.add_argument("--maze_last_action_reward", default=True, type=parse_bool,
                    help="Feed the core the one-hot last action and the clipped last reward beside the image "
                         "embedding, as IMPALA does (Memory Maze envs; False: the image embedding alone)")
     p.add_argument("--maze_vtrace_lambda", default=0.95, type=float,
                    help="V-trace lambda: each trace coefficient c_s is lambda * min(c_bar, rho_s) (Espeholt et al. "
                         "2018, Remark 2; the paper's 'lambda-target parameter', Table E.2); 1 is Sample Factory's V-trace")
-    p.add_argument("--maze_normalize_advantages", default=False, type=_str2bool,
+    p.add_argument("--maze_normalize_advantages", default=False, type=parse_bool,
                    help="Standardise the advantages in every minibatch, as Sample Factory always does; IMPALA uses the "
                         "V-trace advantages as they are")
     from sf_maze.cores import add_core_args
@@ -109,5 +109,3 @@ def maze_defaults(parser) -> None:
         policy_initialization="orthogonal",
     )
 
-
-_str2bool = parse_bool  # argparse shows the type's name in its errors
