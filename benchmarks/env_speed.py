@@ -1,148 +1,205 @@
-"""Memory Maze speed: the package env vs ours (envs/fast_memory_maze/), side by side in one process.
+"""Memory Maze speed and memory: the package, our fast env before, our fast env now, in one run.
 
-Usage: python benchmarks/env_speed.py [--sizes 9x9 15x15] [--steps 300] [--backend egl] [--extra-obs]
-Prints a Markdown table. Both envs get the same seed and the same uniformly random actions and are
-stepped alternately in this process, so load from other processes hits both alike; every step's
-observation, reward and step type are also compared. steps/s counts env.step only (an episode end
-inside the run includes its automatic reset).
+    python benchmarks/env_speed.py [--sizes 9x9 15x15] [--envs 1 4] [--steps 400] [--backend egl]
+        [--before ba7a01d] [--impls package before ours] [--repeats 2]
 
-Memory and set-up times come from a fresh subprocess per implementation and size that builds two
-envs: the second one's build + first reset, its later resets (one per episode), and the growth of
-resident memory (RSS) it caused; the first env absorbs one-time costs (GL driver, module loading),
-and freed heap is handed back (malloc_trim) before each RSS reading.
+Every row is a fresh process (MuJoCo reads MUJOCO_GL and Mesa its LP_ settings once per process)
+that builds N envs (N = 1, or 4 as a rollout worker holds them), steps them in turn with uniformly
+random actions and reports:
+
+* steps/s of the whole process (env.step only) and, per step, where it went: physics (the 50
+  substeps with their hooks), render (Physics.render), other (wrappers, observation updates, the
+  gymnasium layer), and resets amortised over the package's episode length;
+* USS and RSS (psutil) of the process after its envs have stepped; "per env" is the growth from
+  the 1-env process to the N-env one divided by N - 1, i.e. what one more env in a worker costs.
+
+`before` is this project's fast env at git revision --before, checked out into a temporary
+worktree and imported from there (so nothing of the old path stays in the code); `package` is
+the unmodified memory-maze code (make_env(..., reference_impl=True)) from this checkout. The impls
+run in turn, --repeats times, and the rows average the repeats, so load from other processes hits
+them alike; the load average is printed. Frames, rewards and states are the same in all three
+(tests/test_fast_env.py).
 """
 import argparse
-import ctypes
-import gc
 import json
 import os
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
-
-def rss_mib() -> float:
-    """Resident set size of this process, MiB (Linux /proc), after handing freed heap back to the OS.
-
-    Without the trim, memory freed by a finished build (e.g. the model compiled at construction and
-    replaced at the first reset) would stay counted, or be reused by the next env and hide its cost.
-    """
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc: RSS then includes freed heap
-        pass
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The fast env as it stood before the "twice the frames per core" work (issue 21).
+DEFAULT_BEFORE = "ba7a01d"
+EPISODE_STEPS = {"9x9": 1000, "11x11": 2000, "13x13": 3000, "15x15": 4000}  # the package's time limits at 4 Hz
+MIB = 1024 ** 2
 
 
-def build(task_fn, reference_impl: bool, task_kwargs: dict):
-    """(env, seconds to build and reset, RSS growth in MiB)."""
-    from envs.fast_memory_maze import build_task
+# ---- child: one impl, one size, N envs ------------------------------------------------------------
+def _timed(owner, name: str, totals: dict, key: str) -> None:
+    """Wraps owner.name so that its wall time accumulates in totals[key]."""
+    original = getattr(owner, name)
 
-    rss, start = rss_mib(), time.perf_counter()
-    env = build_task(task_fn, reference_impl=reference_impl, **task_kwargs)
-    env.reset()
-    return env, time.perf_counter() - start, rss_mib() - rss
+    def wrapper(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            totals[key] += time.perf_counter() - start
+
+    setattr(owner, name, wrapper)
 
 
-def same(a, b) -> bool:
+def measure_child(root: str, impl: str, size: str, num_envs: int, steps: int) -> dict:
+    sys.path.insert(0, root)
     import numpy as np
+    import psutil
 
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    return np.array_equal(a, b)
+    from envs import make_env
+    from envs.memory_maze import import_memory_maze_tasks
 
+    import_memory_maze_tasks()
+    from dm_control import composer
+    from dm_control.mujoco import engine
 
-def setup_costs(size: str, reference_impl: bool, task_kwargs: dict) -> dict:
-    """In this (fresh) process: build + reset s, later reset s and RSS MiB of a second env."""
-    from memory_maze import tasks
+    from envs.fast_memory_maze import environment, physics
 
-    task_fn = getattr(tasks, f"memory_maze_{size}")
-    first = build(task_fn, reference_impl, task_kwargs)[0]
-    first.step(0)
-    rss = rss_mib()
-    env, seconds, _ = build(task_fn, reference_impl, task_kwargs)
-    for action in range(10):  # the rendering buffers of a few frames belong to the env's footprint
-        env.step(action % 6)
-    rss = rss_mib() - rss
+    totals = dict(physics=0.0, render=0.0)
+    # Substep loops (ours replaces composer's per-substep method with one loop) and renders; the
+    # fast physics overrides render, the package's inherits it.
+    _timed(composer.Environment, "_substep", totals, "physics")
+    _timed(environment.FastComposerEnvironment, "_run_substeps", totals, "physics")
+    _timed(engine.Physics, "render", totals, "render")
+    _timed(physics.FastPhysics, "render", totals, "render")
+
+    overrides = dict(reference_impl=True) if impl == "package" else {}
     start = time.perf_counter()
-    for _ in range(2):
+    envs = [make_env(f"memory_{size}", seed=i, **overrides) for i in range(num_envs)]
+    for env in envs:
         env.reset()
-    env.close(), first.close()
-    return dict(build=seconds, reset=(time.perf_counter() - start) / 2, rss=rss)
+    build = (time.perf_counter() - start) / num_envs
+    rng = np.random.default_rng(0)
+    for i in range(20 * num_envs):  # warm-up: first frames allocate the render buffers
+        envs[i % num_envs].step(int(rng.integers(6)))
+    for key in totals:
+        totals[key] = 0.0
+    actions = rng.integers(6, size=steps)
+    start = time.perf_counter()
+    for i, action in enumerate(actions):
+        envs[i % num_envs].step(int(action))
+    seconds = time.perf_counter() - start
+    parts = dict(totals)
+    start = time.perf_counter()
+    for env in envs:
+        env.reset()
+    reset = (time.perf_counter() - start) / num_envs
+    memory = psutil.Process().memory_full_info()
+    result = dict(sps=steps / seconds, physics_ms=parts["physics"] / steps * 1e3, render_ms=parts["render"] / steps * 1e3,
+                  reset_ms=reset / EPISODE_STEPS[size] * 1e3, build_s=build, uss_mib=memory.uss / MIB, rss_mib=memory.rss / MIB,
+                  lp_num_threads=os.environ.get("LP_NUM_THREADS"))
+    result["other_ms"] = 1e3 / result["sps"] - result["physics_ms"] - result["render_ms"]
+    return result
 
 
-def setup_costs_in_subprocess(size: str, reference_impl: bool, args) -> dict:
-    cmd = [sys.executable, os.path.abspath(__file__), "--sizes", size, "--backend", args.backend,
-           "--setup-costs", "reference" if reference_impl else "ours"] + (["--extra-obs"] if args.extra_obs else [])
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=600)
+# ---- parent ---------------------------------------------------------------------------------------
+def run_child(root: str, impl: str, size: str, num_envs: int, steps: int, args) -> dict:
+    spec = dict(root=root, impl=impl, size=size, envs=num_envs, steps=steps)
+    env = dict(os.environ, MUJOCO_GL=args.backend, PYOPENGL_PLATFORM=args.backend)
+    if not args.keep_lp_env:
+        env.pop("LP_NUM_THREADS", None)  # each revision's own env factory decides
+    proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", json.dumps(spec)], env=env, cwd=root,
+                          capture_output=True, text=True, timeout=1800)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{impl} {size} x{num_envs} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def measure(size: str, steps: int, task_kwargs: dict) -> dict:
-    """steps/s of both implementations, stepped alternately with the same actions."""
-    import numpy as np
-
-    from memory_maze import tasks
-
-    task_fn = getattr(tasks, f"memory_maze_{size}")
-    ref = build(task_fn, True, task_kwargs)[0]
-    fast = build(task_fn, False, task_kwargs)[0]
-    actions = np.random.RandomState(0).randint(6, size=steps)
-    seconds = {"ref": 0.0, "fast": 0.0}
-    identical = 0
-    for action in actions:
-        start = time.perf_counter()
-        a = ref.step(action)
-        middle = time.perf_counter()
-        b = fast.step(action)
-        seconds["ref"] += middle - start
-        seconds["fast"] += time.perf_counter() - middle
-        identical += int(a.step_type == b.step_type and a.reward == b.reward and same(a.observation, b.observation))
-    ref.close(), fast.close()
-    return dict(ref_sps=steps / seconds["ref"], fast_sps=steps / seconds["fast"], identical=identical)
+def checkout(revision: str, folder: str) -> str:
+    subprocess.run(["git", "-C", REPO, "worktree", "add", "--detach", folder, revision], check=True,
+                   capture_output=True, text=True)
+    return folder
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", nargs="+", default=["9x9", "15x15"], choices=["9x9", "11x11", "13x13", "15x15"])
-    parser.add_argument("--steps", type=int, default=300, help="env steps per implementation and size")
-    parser.add_argument("--backend", default=os.environ.get("MUJOCO_GL", "egl"), choices=["egl", "osmesa", "glfw"])
-    parser.add_argument("--extra-obs", action="store_true", help="global_observables=True (else image only)")
-    parser.add_argument("--setup-costs", choices=["reference", "ours"], help=argparse.SUPPRESS)  # child mode
-    args = parser.parse_args()
-    # MuJoCo and PyOpenGL read these once, at their first import.
-    os.environ["MUJOCO_GL"] = args.backend
-    os.environ["PYOPENGL_PLATFORM"] = args.backend
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    import warnings
+def mean_row(rows: list) -> dict:
+    return {key: statistics.mean(r[key] for r in rows) if isinstance(rows[0][key], float) else rows[0][key]
+            for key in rows[0]}
 
-    from envs.memory_maze import import_memory_maze_tasks
 
-    import_memory_maze_tasks()  # mounts the package without its gym-only __init__; dm_control resets warning filters
-
-    warnings.simplefilter("ignore", DeprecationWarning)
-    task_kwargs = dict(seed=0, global_observables=True) if args.extra_obs else dict(seed=0, image_only_obs=True)
-    if args.setup_costs:
-        print(json.dumps(setup_costs(args.sizes[0], args.setup_costs == "reference", task_kwargs)))
-        return
-
-    print(f"Memory Maze, MUJOCO_GL={args.backend}, {'ExtraObs' if args.extra_obs else 'image only'}, "
-          f"{args.steps} steps of random actions, {os.cpu_count()} CPUs\n")
-    print("| size | backend | steps/s reference | steps/s ours | ratio | build + first reset s (ref / ours) "
-          "| reset s (ref / ours) | RSS MiB per env (ref / ours) | identical steps |")
-    print("|---|---|---|---|---|---|---|---|---|")
+def print_tables(results: dict, args, load_before: float) -> None:
+    print(f"Memory Maze, MUJOCO_GL={args.backend}, image only, {args.steps} steps per process "
+          f"({args.package_steps} for the package), mean of {args.repeats} runs per impl, {os.cpu_count()} CPUs, "
+          f"load average {load_before:.2f} before / {os.getloadavg()[0]:.2f} after; before = {args.before}\n")
+    print("| size | impl | envs / process | steps/s | physics ms | render ms | other ms | reset ms (amortised) "
+          "| build + reset s per env | USS MiB | RSS MiB | USS MiB per extra env | RSS MiB per extra env | LP_NUM_THREADS |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for (size, impl, n), r in results.items():
+        one = results.get((size, impl, 1))
+        extra_uss = extra_rss = "-"
+        if n > 1 and one:
+            extra_uss = f"{(r['uss_mib'] - one['uss_mib']) / (n - 1):.0f}"
+            extra_rss = f"{(r['rss_mib'] - one['rss_mib']) / (n - 1):.0f}"
+        print(f"| {size} | {impl} | {n} | {r['sps']:.1f} | {r['physics_ms']:.2f} | {r['render_ms']:.2f} | {r['other_ms']:.2f} "
+              f"| {r['reset_ms']:.2f} | {r['build_s']:.2f} | {r['uss_mib']:.0f} | {r['rss_mib']:.0f} | {extra_uss} | {extra_rss} "
+              f"| {r['lp_num_threads'] or 'unset'} |")
+    pairs = [("ours", "before"), ("ours", "package")]
+    lines = []
     for size in args.sizes:
-        r = measure(size, args.steps, task_kwargs)
-        ref, ours = setup_costs_in_subprocess(size, True, args), setup_costs_in_subprocess(size, False, args)
-        print(f"| {size} | {args.backend} | {r['ref_sps']:.1f} | {r['fast_sps']:.1f} | {r['fast_sps'] / r['ref_sps']:.1f}x "
-              f"| {ref['build']:.2f} / {ours['build']:.2f} | {ref['reset']:.2f} / {ours['reset']:.2f} "
-              f"| {ref['rss']:.0f} / {ours['rss']:.0f} | {r['identical']}/{args.steps} |", flush=True)
+        for n in args.envs:
+            for a, b in pairs:
+                if (size, a, n) in results and (size, b, n) in results:
+                    ratio = results[(size, a, n)]["sps"] / results[(size, b, n)]["sps"]
+                    lines.append(f"| {size} | {n} | {a} / {b} | {ratio:.2f}x |")
+    if lines:
+        print("\n| size | envs / process | steps/s ratio | |\n|---|---:|---|---:|")
+        print("\n".join(lines))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", nargs="+", default=["9x9", "15x15"], choices=sorted(EPISODE_STEPS))
+    parser.add_argument("--envs", type=int, nargs="+", default=[1, 4], help="envs per process (a row each)")
+    parser.add_argument("--steps", type=int, default=400, help="env steps per process (all its envs together)")
+    parser.add_argument("--package-steps", type=int, default=150, help="the same for the package env (~10x slower)")
+    parser.add_argument("--impls", nargs="+", default=["package", "before", "ours"], choices=["package", "before", "ours"])
+    parser.add_argument("--before", default=DEFAULT_BEFORE, help="git revision of the 'before' fast env")
+    parser.add_argument("--repeats", type=int, default=2, help="runs per impl, in turn (the package runs once)")
+    parser.add_argument("--backend", default=os.environ.get("MUJOCO_GL", "egl"), choices=["egl", "osmesa"])
+    parser.add_argument("--keep-lp-env", action="store_true",
+                        help="pass this shell's LP_NUM_THREADS to every process (default: each revision decides)")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        spec = json.loads(args.child)
+        print(json.dumps(measure_child(spec["root"], spec["impl"], spec["size"], spec["envs"], spec["steps"])))
+        return 0
+    if 1 not in args.envs:
+        args.envs = [1] + args.envs  # the per-env growth is measured from the 1-env process
+    load_before = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory() as scratch:
+        roots = {"package": REPO, "ours": REPO}
+        if "before" in args.impls:
+            roots["before"] = checkout(args.before, os.path.join(scratch, "before"))
+        try:
+            results = {}
+            for size in args.sizes:
+                for n in args.envs:
+                    runs = {impl: [] for impl in args.impls}
+                    for repeat in range(args.repeats):
+                        for impl in args.impls:
+                            if impl == "package" and repeat:
+                                continue
+                            steps = args.package_steps if impl == "package" else args.steps
+                            runs[impl].append(run_child(roots[impl], impl, size, n, steps, args))
+                            print(f"{size} {impl} x{n}: {runs[impl][-1]['sps']:.1f} steps/s", file=sys.stderr, flush=True)
+                    for impl in args.impls:
+                        results[(size, impl, n)] = mean_row(runs[impl])
+        finally:
+            if "before" in roots:
+                subprocess.run(["git", "-C", REPO, "worktree", "remove", "--force", roots["before"]], capture_output=True)
+    print_tables(results, args, load_before)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -12,6 +12,7 @@ import argparse
 import multiprocessing as mp
 import os
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -56,12 +57,12 @@ def env_only_fps(env_name, num_workers, num_envs, seconds, reference_impl) -> fl
     return total
 
 
-def training_fps(env_name, num_workers, num_envs, env_steps, reference_impl) -> float:
+def training_fps(env_name, num_workers, num_envs, env_steps, reference_impl, extra=()) -> float:
     with tempfile.TemporaryDirectory() as train_dir:
         command = [
             sys.executable, "-m", "sf_maze.train", f"--env={env_name}", "--experiment=fps", f"--train_dir={train_dir}",
             f"--num_workers={num_workers}", f"--num_envs_per_worker={num_envs}", f"--train_for_env_steps={env_steps}",
-            f"--maze_reference_impl={reference_impl}", "--seed=0",
+            f"--maze_reference_impl={reference_impl}", "--seed=0", *extra,
         ]
         if num_envs == 1:
             command.append("--worker_num_splits=1")
@@ -84,17 +85,23 @@ def main(argv=None) -> int:
     parser.add_argument("--env_steps", type=int, default=20000, help="frames of the training run")
     parser.add_argument("--seconds", type=float, default=60.0, help="duration of the env-only sampling")
     parser.add_argument("--impl", nargs="+", default=["fast"], choices=["fast", "reference"])
+    parser.add_argument("--train_args", default="", help="more sf_maze.train flags for the training runs, e.g. "
+                        "'--maze_learner_bf16=True'")
+    parser.add_argument("--skip_env_only", action="store_true", help="only the training runs")
     args = parser.parse_args(argv)
+    extra = shlex.split(args.train_args)
 
     rows = []
     for impl in args.impl:
         reference = impl == "reference"
-        sampling = env_only_fps(args.env, args.num_workers, args.num_envs_per_worker, args.seconds, reference)
-        training = training_fps(args.env, args.num_workers, args.num_envs_per_worker, args.env_steps, reference)
+        sampling = float("nan") if args.skip_env_only else env_only_fps(
+            args.env, args.num_workers, args.num_envs_per_worker, args.seconds, reference)
+        training = training_fps(args.env, args.num_workers, args.num_envs_per_worker, args.env_steps, reference, extra)
         rows.append((impl, sampling, training))
         print(f"{impl}: env-only {sampling:.1f} frames/s, training {training:.1f} frames/s", file=sys.stderr, flush=True)
 
-    print(f"\n{args.env}, {args.num_workers} workers x {args.num_envs_per_worker} envs, {os.cpu_count()} CPUs\n")
+    print(f"\n{args.env}, {args.num_workers} workers x {args.num_envs_per_worker} envs, {os.cpu_count()} CPUs, "
+          f"train args {extra or 'default'}, load average {os.getloadavg()[0]:.2f} at the end\n")
     print("| env impl | env-only frames/s | training frames/s | training / env-only |")
     print("|---|---:|---:|---:|")
     for impl, sampling, training in rows:

@@ -41,6 +41,11 @@ def probe_backend(backend: str, timeout: float = 60.0) -> str:
 
 def ensure_gl_backend() -> str:
     """Sets MUJOCO_GL to a working headless backend unless the user already chose one."""
+    # llvmpipe (Mesa's software rasteriser, behind EGL and OSMesa on machines without a GPU) hands
+    # every frame to a pool of raster threads; for 64x64 frames the hand-off costs more than the
+    # drawing, and beside other busy processes the pool only contends for cores. 0 draws in the
+    # calling thread: same pixels (tests/test_fast_env.py), see benchmarks/env_speed.py for the gain.
+    os.environ.setdefault("LP_NUM_THREADS", "0")
     chosen = os.environ.get("MUJOCO_GL")
     if chosen:
         return chosen

@@ -3,6 +3,7 @@
 Each adapter holds the plain module as `.net` (or `.heads`), so a checkpoint's weights load straight
 into `networks` (see networks/checkpoint.py for the key prefixes).
 """
+import torch
 from sample_factory.algo.utils.context import global_model_factory
 from sample_factory.model.actor_critic import ActorCriticSharedWeights
 from sample_factory.model.core import ModelCore
@@ -29,12 +30,21 @@ class MazeEncoder(Encoder):
             self.net = ConvEncoder(in_channels=channels, image_size=height, depth=cfg.maze_cnn_depth,
                                    out_features=cfg.maze_cnn_out_size)
         self.last_action_reward = "last_action" in obs_space.spaces
+        self.learner_bf16 = bool(getattr(cfg, "maze_learner_bf16", False))
         self.out_size = self.net.out_size
         if self.last_action_reward:
             self.out_size += last_action_reward_size(obs_space["last_action"].shape[0])
 
     def forward(self, obs_dict):
-        embedding = self.net(obs_dict["obs"])
+        image = obs_dict["obs"]
+        if self.learner_bf16 and torch.is_grad_enabled():
+            # Only the learner runs with gradients (Sample Factory's inference runs in inference mode),
+            # so acting and checkpoints stay float32, and the LSTM and the losses too.
+            with torch.autocast(image.device.type, dtype=torch.bfloat16):
+                embedding = self.net(image)
+            embedding = embedding.float()
+        else:
+            embedding = self.net(image)
         if not self.last_action_reward:
             return embedding
         return with_last_action_reward(embedding, obs_dict["last_action"], obs_dict["last_reward"])

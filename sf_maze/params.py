@@ -66,6 +66,10 @@ def add_maze_args(parser) -> None:
     p.add_argument("--maze_normalize_advantages", default=False, type=parse_bool,
                    help="Standardise the advantages in every minibatch, as Sample Factory always does; IMPALA uses the "
                         "V-trace advantages as they are")
+    p.add_argument("--maze_learner_bf16", default=False, type=parse_bool,
+                   help="Run the image encoder's forward and backward in the learner under bfloat16 autocast (1.7x "
+                        "faster on a CPU with AVX512-BF16, benchmarks/train_fps.py); acting stays float32. Off until an "
+                        "A/B shows it learns alike")
     from sf_maze.cores import add_core_args
 
     add_core_args(p)

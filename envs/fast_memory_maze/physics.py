@@ -60,8 +60,12 @@ class FastPhysics(mjcf.Physics):
         self._free_cameras()
         super().free()
 
+    def can_step_inline(self) -> bool:
+        """Is one step exactly mj_step2 + mj_step1 plus the warnings check (what step() does below)?"""
+        return self.legacy_step and self._plain_integrator
+
     def step(self, nstep: int = 1) -> None:
-        if nstep != 1 or not self.legacy_step or not self._plain_integrator:
+        if nstep != 1 or not self.can_step_inline():
             return super().step(nstep)
         warnings_before = self._warnings.tolist()
         mujoco.mj_step2(self._raw_model, self._raw_data)
