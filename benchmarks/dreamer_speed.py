@@ -45,8 +45,10 @@ def read_metrics(path):
         return [json.loads(line) for line in f if line.endswith("\n")]
 
 
-def measure_row(env: str, actors: int, seconds: float, device: str, serial_ratio: float, extra, timeout: float):
-    """Run the trainer and time its log lines -> dict of rates (or an error string)."""
+def measure_row(env: str, actors: int, seconds: float, device: str, serial_ratio: float, extra, timeout: float,
+                stop_timeout: float = 600.0):
+    """Run the trainer and time its log lines -> dict of rates (or an error string). After the window
+    the trainer gets `stop_timeout` s to save its checkpoint (a CPU gradient step takes minutes)."""
     logdir = tempfile.mkdtemp(prefix=f"dreamer_speed_a{actors}_")
     ratio = serial_ratio if actors == 0 else 0
     command = [sys.executable, "-m", "dreamer.train", f"--env={env}", "--preset=memory_maze", f"--logdir={logdir}",
@@ -75,10 +77,10 @@ def measure_row(env: str, actors: int, seconds: float, device: str, serial_ratio
         closed_at = time.time()
         process.send_signal(signal.SIGTERM)
         try:
-            process.wait(600)
+            process.wait(stop_timeout)
         except subprocess.TimeoutExpired:
             process.kill()
-            return {"error": "no checkpoint: the trainer did not stop within 600 s of SIGTERM"}
+            return {"error": f"no checkpoint: the trainer did not stop within {stop_timeout:.0f} s of SIGTERM"}
         if opened is None:
             return {"error": f"not in steady state within {timeout:.0f} s"}
         import torch

@@ -44,37 +44,83 @@ def _sample_worker(env_name, num_envs, seconds, worker_index, reference_impl, qu
         env.close()
 
 
-def env_only_fps(env_name, num_workers, num_envs, seconds, reference_impl) -> float:
+def env_only_fps(env_name, num_workers, num_envs, seconds, reference_impl, timeout=None) -> float:
+    """Total frames/s of `num_workers` processes; RuntimeError if one dies or, with `timeout`, if
+    they have not all reported within `timeout` s (env construction included), the rest killed."""
+    import queue as queues
+
     context = mp.get_context("spawn")
     queue = context.Queue()
     workers = [context.Process(target=_sample_worker, args=(env_name, num_envs, seconds, i, reference_impl, queue))
                for i in range(num_workers)]
     for worker in workers:
         worker.start()
-    total = sum(queue.get() for _ in workers)
-    for worker in workers:
-        worker.join()
-    return total
+    rates, start = [], time.monotonic()
+    try:
+        while len(rates) < len(workers):
+            try:
+                rates.append(queue.get(timeout=0.5))
+                continue
+            except queues.Empty:
+                pass
+            dead = [w.exitcode for w in workers if w.exitcode not in (None, 0)]
+            if dead:  # a worker that raised never reports: do not wait for it
+                raise RuntimeError(f"an env worker exited with status {dead[0]} (its traceback is above)")
+            if timeout is not None and time.monotonic() - start > timeout:
+                raise RuntimeError(f"{len(workers) - len(rates)} of {len(workers)} env workers did not report "
+                                   f"within {timeout:.0f} s")
+    finally:
+        for worker in workers:
+            worker.join(5)
+            if worker.is_alive():
+                worker.kill()
+                worker.join()
+    return sum(rates)
 
 
-def training_fps(env_name, num_workers, num_envs, env_steps, reference_impl, extra=()) -> float:
+def training_command(env_name, num_workers, num_envs, env_steps, reference_impl, train_dir, device=None, extra=()):
+    command = [
+        sys.executable, "-m", "sf_maze.train", f"--env={env_name}", "--experiment=fps", f"--train_dir={train_dir}",
+        f"--num_workers={num_workers}", f"--num_envs_per_worker={num_envs}", f"--train_for_env_steps={env_steps}",
+        f"--maze_reference_impl={reference_impl}", "--seed=0", *extra,
+    ]
+    if num_envs == 1:
+        command.append("--worker_num_splits=1")
+    if device is not None:
+        command.append(f"--device={device}")
+    return command
+
+
+def steady_state_fps(log: str):
+    """Mean of Sample Factory's 10-second FPS reports once training runs; None if too few.
+
+    The reports (every 5 s) count trained frames, which arrive a whole batch at a time (3200 with
+    the paper's recipe): on a slow machine most 10-s windows hold no batch and read 0, and each batch
+    shows in two of them. So the zeros between batches stay in the mean (dropping them overstated the
+    rate by the ratio of batch interval to window), the two reports holding the first batch go (it
+    was collected during start-up), and the rest must see at least two more batches."""
+    reports = [(float(fps), int(total)) for fps, total in
+               re.findall(r"Fps is \(10 sec: ([0-9.]+).*?Total num frames: (\d+)", log)]
+    first = next((i for i, (fps, _) in enumerate(reports) if fps > 0), None)
+    if first is None:
+        return None
+    totals = [total for _, total in reports[first:]]
+    batches = sum(1 for a, b in zip(totals, totals[1:]) if b > a)
+    steady = [fps for fps, _ in reports[first + 2:]]
+    return sum(steady) / len(steady) if batches >= 2 and steady else None
+
+
+def training_fps(env_name, num_workers, num_envs, env_steps, reference_impl, device=None, extra=()) -> float:
     with tempfile.TemporaryDirectory() as train_dir:
-        command = [
-            sys.executable, "-m", "sf_maze.train", f"--env={env_name}", "--experiment=fps", f"--train_dir={train_dir}",
-            f"--num_workers={num_workers}", f"--num_envs_per_worker={num_envs}", f"--train_for_env_steps={env_steps}",
-            f"--maze_reference_impl={reference_impl}", "--seed=0", *extra,
-        ]
-        if num_envs == 1:
-            command.append("--worker_num_splits=1")
+        command = training_command(env_name, num_workers, num_envs, env_steps, reference_impl, train_dir, device, extra)
         result = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
         log = result.stdout + result.stderr
         if result.returncode != 0:
             raise RuntimeError(f"training run failed:\n{log[-3000:]}")
-    reports = [float(x) for x in re.findall(r"Fps is \(10 sec: ([0-9.]+)", log)]
-    reports = [x for x in reports[2:] if x > 0]  # the first reports cover env construction
-    if not reports:
+    fps = steady_state_fps(log)
+    if fps is None:
         raise RuntimeError("run too short for a steady-state FPS report: raise --env_steps")
-    return sum(reports) / len(reports)
+    return fps
 
 
 def main(argv=None) -> int:
@@ -96,7 +142,7 @@ def main(argv=None) -> int:
         reference = impl == "reference"
         sampling = float("nan") if args.skip_env_only else env_only_fps(
             args.env, args.num_workers, args.num_envs_per_worker, args.seconds, reference)
-        training = training_fps(args.env, args.num_workers, args.num_envs_per_worker, args.env_steps, reference, extra)
+        training = training_fps(args.env, args.num_workers, args.num_envs_per_worker, args.env_steps, reference, extra=extra)
         rows.append((impl, sampling, training))
         print(f"{impl}: env-only {sampling:.1f} frames/s, training {training:.1f} frames/s", file=sys.stderr, flush=True)
 
