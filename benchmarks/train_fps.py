@@ -110,10 +110,10 @@ def steady_state_fps(log: str):
     return sum(steady) / len(steady) if batches >= 2 and steady else None
 
 
-def training_fps(env_name, num_workers, num_envs, env_steps, reference_impl, device=None, extra=()) -> float:
+def training_fps(env_name, num_workers, num_envs, env_steps, reference_impl, device=None, extra=(), code_dir=REPO) -> float:
     with tempfile.TemporaryDirectory() as train_dir:
         command = training_command(env_name, num_workers, num_envs, env_steps, reference_impl, train_dir, device, extra)
-        result = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
+        result = subprocess.run(command, cwd=code_dir, capture_output=True, text=True)
         log = result.stdout + result.stderr
         if result.returncode != 0:
             raise RuntimeError(f"training run failed:\n{log[-3000:]}")
@@ -134,6 +134,8 @@ def main(argv=None) -> int:
     parser.add_argument("--train_args", default="", help="more sf_maze.train flags for the training runs, e.g. "
                         "'--maze_learner_bf16=True'")
     parser.add_argument("--skip_env_only", action="store_true", help="only the training runs")
+    parser.add_argument("--code_dir", default=REPO, help="checkout whose sf_maze.train runs (e.g. a git worktree of an "
+                        "older commit, for a before/after of the same agent)")
     args = parser.parse_args(argv)
     extra = shlex.split(args.train_args)
 
@@ -142,12 +144,13 @@ def main(argv=None) -> int:
         reference = impl == "reference"
         sampling = float("nan") if args.skip_env_only else env_only_fps(
             args.env, args.num_workers, args.num_envs_per_worker, args.seconds, reference)
-        training = training_fps(args.env, args.num_workers, args.num_envs_per_worker, args.env_steps, reference, extra=extra)
+        training = training_fps(args.env, args.num_workers, args.num_envs_per_worker, args.env_steps, reference, extra=extra,
+                                code_dir=os.path.abspath(args.code_dir))
         rows.append((impl, sampling, training))
         print(f"{impl}: env-only {sampling:.1f} frames/s, training {training:.1f} frames/s", file=sys.stderr, flush=True)
 
     print(f"\n{args.env}, {args.num_workers} workers x {args.num_envs_per_worker} envs, {os.cpu_count()} CPUs, "
-          f"train args {extra or 'default'}, load average {os.getloadavg()[0]:.2f} at the end\n")
+          f"code {args.code_dir}, train args {extra or 'default'}, load average {os.getloadavg()[0]:.2f} at the end\n")
     print("| env impl | env-only frames/s | training frames/s | training / env-only |")
     print("|---|---:|---:|---:|")
     for impl, sampling, training in rows:
