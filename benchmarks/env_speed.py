@@ -151,7 +151,7 @@ def print_tables(results: dict, args, load_before: float) -> None:
                     ratio = results[(size, a, n)]["sps"] / results[(size, b, n)]["sps"]
                     lines.append(f"| {size} | {n} | {a} / {b} | {ratio:.2f}x |")
     if lines:
-        print("\n| size | envs / process | steps/s ratio | |\n|---|---:|---|---:|")
+        print("\n| size | envs / process | impls | steps/s ratio |\n|---|---:|---|---:|")
         print("\n".join(lines))
 
 

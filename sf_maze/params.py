@@ -7,12 +7,14 @@ import torch
 
 from common.cli import parse_bool
 
-# Memory of a rollout worker stepping fast Memory Maze envs, measured inside a real training run
-# (benchmarks/worker_memory.py, memory_9x9, 1/2/4 envs: worker USS 1.03/1.51/2.81 GiB, i.e. 0.59 GiB
-# per env on top of 0.44; main + learner + inference 0.71 GiB on CPU), rounded up.
-ENV_GIB = 0.6  # one more env in a worker
-WORKER_GIB = 0.5  # a worker process with torch, MuJoCo and its buffers, before its envs
-LEARNER_GIB = 2.0  # main process, learner and inference worker together (room for CUDA's host memory)
+# Memory measured inside a real training run (benchmarks/worker_memory.py --envs 1 4, memory_9x9,
+# the paper's recipe, one rollout worker, after 60 s): worker USS 0.63 / 1.37 GiB with 1 / 4 fast
+# envs, i.e. 0.25 GiB per env on top of 0.38 (0.49 per env before the fast env returned each
+# episode's freed model to the OS); main + learner + inference 3.9 GiB (the 3200-frame batch of 64x64
+# frames and the ResNet's activations). Rounded up.
+ENV_GIB = 0.3  # one more env in a worker
+WORKER_GIB = 0.4  # a worker process with torch, MuJoCo and its buffers, before its envs
+LEARNER_GIB = 4.0  # main process, learner and inference worker together
 MEMORY_HEADROOM = 0.8  # leave a fifth of the free memory to the system and the page cache
 
 
