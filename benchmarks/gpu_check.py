@@ -36,6 +36,7 @@ BENCHMARKS = os.path.join(REPO, "benchmarks")
 sys.path[:0] = [REPO, BENCHMARKS]  # spawned env workers unpickle train_fps's worker by module name
 
 from common.cli import check_at_least, check_writable_folder, input_errors_exit_2  # noqa: E402
+from common.processes import load_average, usable_cpus  # noqa: E402
 
 ENV = "memory_9x9"
 FRAMES = 100_000_000
@@ -81,13 +82,6 @@ class Clock:
     @staticmethod
     def left(until: float) -> float:
         return until - time.monotonic()
-
-
-def usable_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
 
 
 def cuda_state():
@@ -321,10 +315,6 @@ def write(out: str, report) -> None:
         with open(tmp, "w") as f:
             f.write(text)
         os.replace(tmp, os.path.join(out, name))
-
-
-def load_average() -> str:
-    return " / ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def _interrupt(signum, frame):

@@ -33,12 +33,9 @@ BENCHMARKS = os.path.join(REPO, "benchmarks")
 sys.path[:0] = [REPO, BENCHMARKS]
 
 from common.cli import InputError, check_at_least, input_errors_exit_2  # noqa: E402  (after the path)
+from common.processes import load_average  # noqa: E402
 
 TRAINERS = ("sf-maze", "recurrent-ppo")
-
-
-def load_average() -> str:
-    return " / ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def last_line(text: str) -> str:

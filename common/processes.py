@@ -1,4 +1,5 @@
-"""A child process that never outlives its parent, however the parent dies (kill -9 included)."""
+"""Process helpers: a child that never outlives its parent (kill -9 included), the cores it may use
+and their load."""
 import ctypes
 import logging
 import os
@@ -34,3 +35,16 @@ def exit_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
     threading.Thread(target=watchdog, name="parent-watchdog", daemon=True).start()
+
+
+def usable_cpus() -> int:
+    """Cores this process may run on (Slurm and taskset restrict affinity, os.cpu_count does not see it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def load_average() -> str:
+    """The 1 / 5 / 15-minute load averages, for the line beside a benchmark's figures."""
+    return " / ".join(f"{x:.2f}" for x in os.getloadavg())

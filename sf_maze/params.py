@@ -1,11 +1,11 @@
 """Our command-line flags (prefixed `maze_`) and our defaults for Sample Factory's own flags."""
-import os
 from typing import Dict
 
 import psutil
 import torch
 
 from common.cli import parse_bool
+from common.processes import usable_cpus
 
 # Memory measured inside a real training run (benchmarks/worker_memory.py --envs 1 4, memory_9x9,
 # the paper's recipe, one rollout worker, after 60 s): worker USS 0.63 / 1.37 GiB with 1 / 4 fast
@@ -16,14 +16,6 @@ ENV_GIB = 0.3  # one more env in a worker
 WORKER_GIB = 0.4  # a worker process with torch, MuJoCo and its buffers, before its envs
 LEARNER_GIB = 4.0  # main process, learner and inference worker together
 MEMORY_HEADROOM = 0.8  # leave a fifth of the free memory to the system and the page cache
-
-
-def usable_cpus() -> int:
-    """Cores this process may run on (Slurm and taskset restrict affinity, os.cpu_count does not see it)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
 
 
 def machine_defaults(cpus: int, available_gib: float) -> Dict[str, int]:

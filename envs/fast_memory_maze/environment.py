@@ -1,5 +1,6 @@
 """The composer environment whose substep loop skips no-op hooks and observation updates."""
 import ctypes
+import functools
 import logging
 from typing import Iterable, List, Optional
 
@@ -17,19 +18,19 @@ from envs.fast_memory_maze.targets import FastTargetSphere, TargetContacts
 log = logging.getLogger(__name__)
 
 
+@functools.lru_cache(maxsize=None)
+def _malloc_trim():
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc
+        return None
+
+
 def release_freed_heap() -> None:
     """Returns freed heap pages to the OS (glibc's malloc_trim); a no-op elsewhere."""
-    global _malloc_trim
-    if _malloc_trim is None:
-        try:
-            _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
-        except (OSError, AttributeError):
-            _malloc_trim = False
-    if _malloc_trim:
-        _malloc_trim(0)
-
-
-_malloc_trim = None
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 def _is_trivial(hook) -> bool:
