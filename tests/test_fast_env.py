@@ -115,6 +115,24 @@ def _culled_geoms(fast) -> int:
     return int(sum(c.culler._outside_view().sum() for c in cameras if c.culler._enabled))
 
 
+def _offscreen_buffer(env) -> tuple:
+    visual = _composer(env).physics.model.vis.global_
+    return visual.offheight, visual.offwidth
+
+
+def _larger_frames_match(ref, fast) -> bool:
+    """A frame larger than the fast env's (shrunk) offscreen buffer grows it; frames stay the package's."""
+    import numpy as np
+
+    ref_physics, fast_physics = _composer(ref).physics, _composer(fast).physics
+    height, width, camera_id = next(iter(_composer(fast)._physics._cameras))
+    same = True
+    for size in ((2 * height, 2 * width), (height, width)):
+        kwargs = dict(height=size[0], width=size[1], camera_id=camera_id)
+        same &= bool(np.array_equal(ref_physics.render(**kwargs), fast_physics.render(**kwargs)))
+    return same and _offscreen_buffer(fast) == (2 * height, 2 * width)
+
+
 def _reference_checks(ref, fast) -> dict:
     """Is the reference env the package code path, untouched by building ours in the same process?"""
     from dm_control import composer, mjcf
@@ -180,6 +198,8 @@ def compare(size: str, steps: int, episode_seconds: float, seed: int, task_kwarg
             result["mismatch_count"] = result.get("mismatch_count", 0) + 1
         result["culled_geoms"] += _culled_geoms(fast)
     result["reference_checks"] = _reference_checks(ref, fast)
+    result["offscreen_buffer"] = {name: list(_offscreen_buffer(env)) for name, env in (("reference", ref), ("fast", fast))}
+    result["larger_frames_match"] = _larger_frames_match(ref, fast)
     result["textures"] = {"reference": _composer(ref).physics.model.ntex, "fast": _composer(fast).physics.model.ntex}
     result["backend"] = os.environ.get("MUJOCO_GL")
     # Dropping an env must free its physics and GL context at once, as the package's does: left to
@@ -269,6 +289,9 @@ def test_bit_identical_to_package(results, index):
     assert result["textures"]["fast"] < result["textures"]["reference"], result["textures"]
     if not JOBS[index][2].get("top_camera"):
         assert result["culled_geoms"] > 0
+    buffer = result["offscreen_buffer"]
+    assert buffer["fast"][0] * buffer["fast"][1] < buffer["reference"][0] * buffer["reference"][1], buffer
+    assert result["larger_frames_match"]
 
 
 @pytest.mark.parametrize("index", [0], ids=["9x9-egl"])

@@ -50,6 +50,28 @@ class FastPhysics(mjcf.Physics):
         self._raw_data = self.data.ptr
         # The single-substep fast path below is dm_control's legacy step for non-RK4 integrators.
         self._plain_integrator = self.model.opt.integrator != mujoco.mjtIntegrator.mjINT_RK4.value
+        self._largest_frame = (0, 0)
+
+    def fit_offscreen_buffer(self, height: int, width: int) -> None:
+        """Size the offscreen framebuffer to the largest frame asked for, not the model's 640x480.
+
+        llvmpipe's cost per frame grows with the framebuffer, not only with the 64x64 viewport read
+        back (benchmarks/env_speed.py, README). Pixels inside the viewport are the same at any buffer
+        size (tests/test_fast_env.py compares frames with the package's). A larger frame later frees
+        the contexts and cameras, which are then made again at the new size.
+        """
+        height, width = max(height, self._largest_frame[0]), max(width, self._largest_frame[1])
+        if (height, width) == self._largest_frame:
+            return
+        self._largest_frame = (height, width)
+        visual = self.model.vis.global_
+        with self._contexts_lock:
+            if self._contexts and height <= visual.offheight and width <= visual.offwidth:
+                return  # made before this method saw a frame (another caller): large enough as is
+            if self._contexts:
+                self._free_cameras()
+                self._free_rendering_contexts()
+            visual.offheight, visual.offwidth = height, width
 
     def _free_cameras(self):
         for camera in getattr(self, "_cameras", {}).values():
@@ -85,6 +107,7 @@ class FastPhysics(mjcf.Physics):
     def render(self, height=240, width=320, camera_id=-1, overlays=(), depth=False, segmentation=False,
                scene_option=None, render_flag_overrides=None, scene_callback=None):
         """Like mujoco.Physics.render; returns a new (height, width, 3) uint8 array for RGB frames."""
+        self.fit_offscreen_buffer(height, width)
         if overlays or depth or segmentation or scene_callback is not None:
             return super().render(height, width, camera_id, overlays, depth, segmentation, scene_option,
                                   render_flag_overrides, scene_callback)

@@ -1,0 +1,83 @@
+"""The trained agents committed under pretrained/ load, score, replay and reproduce Sample Factory.
+
+Every experiment folder there (Sample Factory's layout: config.json, checkpoint_p0/) is copied to a
+temporary train_dir, so nothing is written into the checkout, and used as a user would from a fresh
+clone: `sf_maze.evaluate`, `sf_maze.enjoy` and `networks.load_sf_checkpoint`. Episodes are cut short:
+scoring full episodes is benchmarks/memory_learning.py's work (its score is kept beside the checkpoint).
+"""
+import glob
+import json
+import os
+import shutil
+
+import pytest
+import torch
+
+from networks import load_sf_checkpoint, read_sf_checkpoint
+from test_loader_exact import _episode_starts, _observations, _sf_actor_critic, _sf_rollout
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXPERIMENTS = sorted(os.path.dirname(path) for path in glob.glob(os.path.join(REPO, "pretrained", "**", "config.json"),
+                                                                   recursive=True))
+
+
+def test_pretrained_holds_a_trained_memory_maze_agent():
+    assert EXPERIMENTS, "no pretrained/<experiment>/config.json in the checkout"
+    for folder in EXPERIMENTS:
+        assert glob.glob(os.path.join(folder, "checkpoint_p0", "checkpoint_*.pth")), folder
+
+
+@pytest.fixture(scope="module", params=EXPERIMENTS, ids=[os.path.relpath(f, REPO) for f in EXPERIMENTS])
+def experiment(request, tmp_path_factory):
+    """(train_dir, experiment name, env, checkpoint path) of a temporary copy."""
+    train_dir = tmp_path_factory.mktemp("pretrained")
+    name = os.path.basename(request.param)
+    shutil.copytree(request.param, train_dir / name, ignore=shutil.ignore_patterns("eval", ".summary"))
+    config = json.load(open(train_dir / name / "config.json"))
+    [checkpoint] = sorted(glob.glob(str(train_dir / name / "checkpoint_p0" / "checkpoint_*.pth")))[-1:]
+    return str(train_dir), name, config["env"], checkpoint
+
+
+def test_evaluate_scores_the_pretrained_agent(experiment, tmp_path, capsys):
+    from sf_maze.evaluate import main
+
+    train_dir, name, env, checkpoint = experiment
+    argv = [f"--env={env}", f"--train_dir={train_dir}", f"--experiment={name}", "--episodes=2", "--num_envs=1",
+            "--max_episode_steps=40", f"--out={tmp_path}", "--device=cpu"]
+    assert main(argv) == 0, capsys.readouterr().err
+    [report_path] = glob.glob(str(tmp_path / "*.json"))
+    report = json.load(open(report_path))
+    assert report["scores"]["agent"]["returns"]["n"] == 2
+    assert report["checkpoint"] == checkpoint
+    assert report["checkpoint_env_steps"] == int(os.path.basename(checkpoint)[:-4].split("_")[-1])
+
+
+def test_enjoy_replays_the_pretrained_agent(experiment, tmp_path, capsys):
+    from sf_maze.enjoy import main
+    from test_enjoy_evaluate import read_video
+
+    train_dir, name, env, _ = experiment
+    video = str(tmp_path / "replay.mp4")
+    argv = [f"--env={env}", f"--train_dir={train_dir}", f"--experiment={name}", "--max_num_episodes=1",
+            "--max_episode_steps=8", f"--video_name={video}", "--device=cpu"]
+    assert main(argv) == 0, capsys.readouterr().err
+    frames = read_video(video)
+    assert len(frames) == 9 and frames[0].std() > 5
+
+
+def test_load_sf_checkpoint_reproduces_sample_factory_on_the_pretrained_agent(experiment):
+    train_dir, name, env, checkpoint = experiment
+    agent = load_sf_checkpoint(checkpoint)
+    config = json.load(open(os.path.join(train_dir, name, "config.json")))
+    # Trained with the defaults (the paper's agent): the same argv builds Sample Factory's model.
+    assert type(agent.encoder).__name__ == "ResNetEncoder" and config["maze_encoder"] == "resnet"
+    assert agent.last_action_reward and config["maze_last_action_reward"]
+    image_size = agent.encoder.image_size
+    argv = [f"--env={env}", f"--train_dir={train_dir}", f"--experiment={name}"]
+    actor_critic = _sf_actor_critic(argv, image_size, read_sf_checkpoint(checkpoint)["model"], True)
+    agent_obs, sf_obs = _observations(image_size, True)
+    first = _episode_starts()
+    sf_logits, sf_values, _ = _sf_rollout(actor_critic, sf_obs, first)
+    with torch.no_grad():
+        logits, values, _, _ = agent(agent_obs, None, first)
+    assert torch.equal(logits, sf_logits) and torch.equal(values, sf_values)
