@@ -1,7 +1,7 @@
 """Memory Maze learning benchmark: the default LSTM agent on memory_9x9 beside random (and no memory).
 
 Usage: python benchmarks/memory_learning.py [--frames=N] [--score_at N ...] [--seeds 1 2] [--no_memory]
-           [--previous_recipe] [--episodes=30] [--train_dir=DIR] [--out=DIR]
+           [--previous_recipe] [--episodes=30] [--train_dir=DIR] [--out=DIR] [--plot_only]
 
 For each agent (LSTM, plus `--use_rnn=False` with --no_memory) and seed it trains with the real CLI
 (`python -m sf_maze.train`), scores the final checkpoint with `python -m sf_maze.evaluate` on
@@ -16,6 +16,8 @@ checkpoint are read back instead of rerun. A larger --frames continues the same 
 folder's memory_learning_scores.json, so the table shows every budget once scored).
 `--previous_recipe` adds this repo's agent before the paper's recipe (DreamerV2 CNN, image only,
 rollout 32, batch 256, entropy 0.01, plain V-trace, standardised advantages) on the same seeds: the A/B.
+`--plot_only` draws the curve and the table from what the runs hold now (a run still training
+included), without training or scoring anything.
 """
 import argparse
 import json
@@ -183,10 +185,13 @@ def read_report(path: str, episodes: int) -> Optional[dict]:
     return report if report.get("episodes") == episodes and report.get("full_episodes") else None
 
 
+def random_report_path(args) -> str:
+    return os.path.join(args.train_dir, "eval_random", file_stem(args.env, "random", args.episodes, args.eval_seed, None) + ".json")
+
+
 def evaluate_random(args) -> dict:
     """The uniform random policy on the evaluation seeds, measured once (sf_maze.evaluate --random)."""
-    stem = file_stem(args.env, "random", args.episodes, args.eval_seed, None)
-    path = os.path.join(args.train_dir, "eval_random", stem + ".json")
+    path = random_report_path(args)
     report = read_report(path, args.episodes)
     if report is None:
         log.info("random policy: %d episodes on seeds %d..", args.episodes, args.eval_seed)
@@ -236,6 +241,27 @@ def evaluate_run(args, experiment: str, budget: Optional[int] = None) -> Optiona
     if budget is not None:
         write_atomic(index_path, json.dumps(dict(index, **{str(budget): path}), indent=1).encode())
     return report
+
+
+def random_score(args) -> dict:
+    """The random policy's score written before (--plot_only scores nothing)."""
+    path = random_report_path(args)
+    report = read_report(path, args.episodes)
+    if report is None:
+        raise RuntimeError(f"no random-policy score at {path} yet: run the benchmark once without --plot_only")
+    return report
+
+
+def recorded_run(args, variant: str, seed: int, budget: int) -> dict:
+    """The score a run recorded for a budget (report None when it has none yet), without training."""
+    experiment = experiment_name(args.env, variant, seed)
+    run_dir = os.path.join(args.train_dir, experiment)
+    index = read_json(os.path.join(run_dir, SCORES_FILE))
+    report = read_report(index[str(budget)], args.episodes) if str(budget) in index else None
+    frames = report["checkpoint_env_steps"] if report else None
+    speed = read_json(os.path.join(run_dir, SPEED_FILE))
+    fps = speed.get("fps") if frames is not None and speed.get("frames_after") == frames else None
+    return dict(experiment=experiment, frames=frames, fps=fps, variant=variant, seed=seed, report=report)
 
 
 def checkpoint_env_steps(path: str) -> int:
@@ -369,6 +395,8 @@ def parse_args(argv: Optional[List[str]] = None):
     parser.add_argument("--train_dir", default=os.path.join(REPO, "train_dir"))
     parser.add_argument("--out", default=os.path.join(REPO, "docs", "memory_learning"),
                         help="Folder for curve.png and table.md")
+    parser.add_argument("--plot_only", action="store_true",
+                        help="Draw curve.png and table.md from the runs as they are: no training, no scoring")
     parser.add_argument("--train_args", nargs=argparse.REMAINDER, default=[],
                         help="Everything after this goes to sf_maze.train as is (e.g. --num_workers=16)")
     args = parser.parse_args(argv)
@@ -391,13 +419,16 @@ def main(argv: Optional[List[str]] = None) -> int:
         (["no memory"] if args.no_memory else [])
     budgets = sorted(set(args.score_at) | {args.frames})
     try:
-        random_report = evaluate_random(args)
+        random_report = random_score(args) if args.plot_only else evaluate_random(args)
         trained = []
         for budget in budgets:  # every run to a budget, scored, before any run goes on to the next
             for variant in variants:
                 for seed in args.seeds:
-                    run = dict(train(args, variant, seed, budget), variant=variant, seed=seed)
-                    run["report"] = evaluate_run(args, run["experiment"], budget)
+                    if args.plot_only:
+                        run = recorded_run(args, variant, seed, budget)
+                    else:
+                        run = dict(train(args, variant, seed, budget), variant=variant, seed=seed)
+                        run["report"] = evaluate_run(args, run["experiment"], budget)
                     if run["report"] is not None:
                         trained.append(run)
     except (StopRequested, KeyboardInterrupt) as stop:
@@ -409,12 +440,16 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     commit, load = git_commit(), os.getloadavg()
     seeds = " ".join(map(str, args.seeds))
+    run_dirs = [path for path in (os.path.join(args.train_dir, experiment_name(args.env, variant, seed))
+                                  for variant in variants for seed in args.seeds) if os.path.isdir(path)]
     header = (f"**{args.env}**, commit `{commit}`, seeds {seeds}, {args.frames:,} frames per run, "
               f"{os.cpu_count()} CPUs, load average at the end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}. "
               f"Train frames/s: the last training call's, start-up included (`-`: not recorded).")
+    if args.plot_only:
+        header += " Drawn with --plot_only; frames reached: " + ", ".join(
+            f"{os.path.basename(path)} {reached_env_steps(path):,}" for path in run_dirs) + "."
     table = format_table(trained, random_report, args.episodes, args.eval_seed)
     skipped = "" if args.no_memory else "\nNo-memory row (`--use_rnn=False`) skipped: pass --no_memory."
-    run_dirs = sorted({os.path.join(args.train_dir, run["experiment"]) for run in trained})
     curve_path = plot_learning_curve(read_curves(run_dirs), os.path.join(args.out, "curve.png"), args.env,
                                      random_report["scores"]["random"]["returns"]["mean"],
                                      f"{args.env}, commit {commit}, seeds {seeds}, {args.frames:,} frames per run")

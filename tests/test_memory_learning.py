@@ -157,3 +157,35 @@ def test_a_budget_is_scored_once_and_a_budget_passed_unscored_is_left_out(bench,
     assert len(calls) == 1  # read back, not rescored with the 3M checkpoint
     assert bench.evaluate_run(args, "memory_9x9_lstm_seed1", 1_000_000) is None
     assert bench.evaluate_run(args, "memory_9x9_lstm_seed1", 3_000_000)["label"] == "checkpoint_000000938_3003200"
+
+
+def test_plot_only_draws_what_the_runs_hold_without_training_or_scoring(bench, run, tmp_path, capsys):
+    from sf_maze.evaluate import score
+
+    args, first = run
+    run_dir = os.path.join(args.train_dir, first["experiment"])
+    argv = ["--env=amaze_7x7", f"--frames={FRAMES}", f"--train_dir={args.train_dir}", "--episodes=4",
+            f"--out={tmp_path}", "--seeds", "0", "--plot_only"]
+    assert bench.main(argv) == 1  # nothing to compare with yet, and it scores nothing itself
+    assert "no random-policy score" in capsys.readouterr().err
+
+    def report(rewards, **extra):
+        episodes = [dict(rewards=np.asarray(r, dtype=float), length=len(r)) for r in rewards]
+        return dict(episodes=4, full_episodes=True, scores={"agent": score(episodes), "random": score(episodes)}, **extra)
+
+    random_path = bench.random_report_path(bench.parse_args(argv))
+    os.makedirs(os.path.dirname(random_path), exist_ok=True)
+    json.dump(report([[0, 0], [0, 1], [0, 0], [0, 0]]), open(random_path, "w"))
+    agent_path = os.path.join(run_dir, "eval", "at_budget.json")
+    os.makedirs(os.path.dirname(agent_path), exist_ok=True)
+    json.dump(report([[1, 1], [0, 1], [1, 0], [1, 1]], checkpoint_env_steps=first["frames"]), open(agent_path, "w"))
+    json.dump({str(FRAMES): agent_path}, open(os.path.join(run_dir, bench.SCORES_FILE), "w"))
+    checkpoints = sorted(os.listdir(os.path.join(run_dir, "checkpoint_p0")))
+
+    assert bench.main(argv) == 0
+    table = (tmp_path / "table.md").read_text()
+    assert f"| LSTM | {first['frames']:,} | 0 | 1.50 ± 0.58 |" in table
+    assert "| uniform random (same maze seeds) | - | - | 0.25 ± 0.50 |" in table
+    assert f"frames reached: amaze_7x7_lstm_seed0 {first['frames']:,}" in table
+    assert (tmp_path / "curve.png").stat().st_size > 0
+    assert sorted(os.listdir(os.path.join(run_dir, "checkpoint_p0"))) == checkpoints  # nothing trained
