@@ -55,10 +55,10 @@ class FastPhysics(mjcf.Physics):
     def fit_offscreen_buffer(self, height: int, width: int) -> None:
         """Size the offscreen framebuffer to the largest frame asked for, not the model's 640x480.
 
-        llvmpipe's cost per frame grows with the framebuffer, not only with the 64x64 viewport read
-        back (benchmarks/env_speed.py, README). Pixels inside the viewport are the same at any buffer
-        size (tests/test_fast_env.py compares frames with the package's). A larger frame later frees
-        the contexts and cameras, which are then made again at the new size.
+        Each env's GL context holds its own 4x-multisampled buffer of that size: ~23 MiB less per env
+        (benchmarks/env_speed.py; steps/s unchanged within noise). Pixels inside the viewport are the
+        same at any buffer size (tests/test_fast_env.py compares frames with the package's). A larger
+        frame later frees the contexts and cameras, which are then made again at the new size.
         """
         height, width = max(height, self._largest_frame[0]), max(width, self._largest_frame[1])
         if (height, width) == self._largest_frame:
@@ -107,13 +107,14 @@ class FastPhysics(mjcf.Physics):
     def render(self, height=240, width=320, camera_id=-1, overlays=(), depth=False, segmentation=False,
                scene_option=None, render_flag_overrides=None, scene_callback=None):
         """Like mujoco.Physics.render; returns a new (height, width, 3) uint8 array for RGB frames."""
-        self.fit_offscreen_buffer(height, width)
         if overlays or depth or segmentation or scene_callback is not None:
+            self.fit_offscreen_buffer(height, width)
             return super().render(height, width, camera_id, overlays, depth, segmentation, scene_option,
                                   render_flag_overrides, scene_callback)
         key = (height, width, camera_id)
         camera = self._cameras.get(key)
-        if camera is None:
+        if camera is None:  # a new frame size or camera: the only time the buffer may need to grow
+            self.fit_offscreen_buffer(height, width)
             # Weak: a camera holding its physics would make a reference cycle, and the cyclic GC may
             # then free the GL context on the OSMesa render thread, which deadlocks waiting on itself.
             physics = weakref.proxy(self)
