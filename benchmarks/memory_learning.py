@@ -49,6 +49,8 @@ STATS_AVG = 20
 SPEED_FILE = "memory_learning_speed.json"
 # A run stops at the first batch past its budget: its final checkpoint lies this close above it.
 STEPS_PAST_BUDGET = 100_000
+# Budget -> evaluation report, paths relative to the run folder so that a copied run folder (committed
+# to pretrained/, resumed on another machine) still finds its scores; absolute paths are read as they are.
 SCORES_FILE = "memory_learning_scores.json"
 PREVIOUS_RECIPE = ["--maze_encoder=cnn", "--maze_last_action_reward=False", "--rollout=32", "--batch_size=256",
                    "--exploration_loss_coeff=0.01", "--adam_eps=1e-6", "--maze_vtrace_lambda=1.0",
@@ -216,7 +218,7 @@ def evaluate_run(args, experiment: str, budget: Optional[int] = None) -> Optiona
     index_path = os.path.join(run_dir, SCORES_FILE)
     index = read_json(index_path)
     if budget is not None and str(budget) in index:
-        report = read_report(index[str(budget)], args.episodes)
+        report = read_report(os.path.join(run_dir, index[str(budget)]), args.episodes)
         if report is not None:
             return report
     checkpoint = final_checkpoint(run_dir)
@@ -239,7 +241,7 @@ def evaluate_run(args, experiment: str, budget: Optional[int] = None) -> Optiona
     else:
         log.info("%s: read %s", experiment, path)
     if budget is not None:
-        write_atomic(index_path, json.dumps(dict(index, **{str(budget): path}), indent=1).encode())
+        write_atomic(index_path, json.dumps(dict(index, **{str(budget): os.path.relpath(path, run_dir)}), indent=1).encode())
     return report
 
 
@@ -257,7 +259,7 @@ def recorded_run(args, variant: str, seed: int, budget: int) -> dict:
     experiment = experiment_name(args.env, variant, seed)
     run_dir = os.path.join(args.train_dir, experiment)
     index = read_json(os.path.join(run_dir, SCORES_FILE))
-    report = read_report(index[str(budget)], args.episodes) if str(budget) in index else None
+    report = read_report(os.path.join(run_dir, index[str(budget)]), args.episodes) if str(budget) in index else None
     frames = report["checkpoint_env_steps"] if report else None
     speed = read_json(os.path.join(run_dir, SPEED_FILE))
     fps = speed.get("fps") if frames is not None and speed.get("frames_after") == frames else None
@@ -429,6 +431,10 @@ def main(argv: Optional[List[str]] = None) -> int:
                     else:
                         run = dict(train(args, variant, seed, budget), variant=variant, seed=seed)
                         run["report"] = evaluate_run(args, run["experiment"], budget)
+                        scored = (run["report"] or {}).get("checkpoint_env_steps")
+                        if scored is not None and scored != run["frames"]:
+                            # a budget passed in an earlier call: its row shows the checkpoint scored there
+                            run.update(frames=run["report"].get("checkpoint_env_steps"), fps=None)
                     if run["report"] is not None:
                         trained.append(run)
     except (StopRequested, KeyboardInterrupt) as stop:

@@ -179,7 +179,8 @@ def test_plot_only_draws_what_the_runs_hold_without_training_or_scoring(bench, r
     agent_path = os.path.join(run_dir, "eval", "at_budget.json")
     os.makedirs(os.path.dirname(agent_path), exist_ok=True)
     json.dump(report([[1, 1], [0, 1], [1, 0], [1, 1]], checkpoint_env_steps=first["frames"]), open(agent_path, "w"))
-    json.dump({str(FRAMES): agent_path}, open(os.path.join(run_dir, bench.SCORES_FILE), "w"))
+    # Relative to the run folder, as the benchmark writes it: a run folder copied elsewhere keeps its scores.
+    json.dump({str(FRAMES): os.path.relpath(agent_path, run_dir)}, open(os.path.join(run_dir, bench.SCORES_FILE), "w"))
     checkpoints = sorted(os.listdir(os.path.join(run_dir, "checkpoint_p0")))
 
     assert bench.main(argv) == 0
@@ -189,3 +190,27 @@ def test_plot_only_draws_what_the_runs_hold_without_training_or_scoring(bench, r
     assert f"frames reached: amaze_7x7_lstm_seed0 {first['frames']:,}" in table
     assert (tmp_path / "curve.png").stat().st_size > 0
     assert sorted(os.listdir(os.path.join(run_dir, "checkpoint_p0"))) == checkpoints  # nothing trained
+
+
+def test_a_budget_passed_in_an_earlier_call_shows_the_checkpoint_scored_there(bench, tmp_path, monkeypatch):
+    """A resumed call goes past budgets scored before: their rows show the frames of the checkpoint that
+    was scored, not how far the run has got since."""
+    from sf_maze.evaluate import score
+
+    def report(steps):
+        episodes = [dict(rewards=np.asarray([0.0, 1.0]), length=2)] * 2
+        return dict(episodes=2, full_episodes=True, checkpoint_env_steps=steps,
+                    scores={"agent": score(episodes), "random": score(episodes)})
+
+    monkeypatch.setattr(bench, "evaluate_random", lambda args: report(None))
+    monkeypatch.setattr(bench, "train", lambda args, variant, seed, frames=None: dict(
+        experiment=bench.experiment_name(args.env, variant, seed), frames=3_003_200, fps=80.0))
+    monkeypatch.setattr(bench, "evaluate_run", lambda args, experiment, budget=None: report(
+        {2_000_000: 2_003_200, 3_000_000: 3_003_200}[budget]))
+    monkeypatch.setattr(bench, "read_curves", lambda run_dirs: {})
+    monkeypatch.setattr(bench, "plot_learning_curve", lambda *a, **k: None)
+    argv = ["--env=memory_9x9", f"--train_dir={tmp_path}", "--episodes=2", "--frames=3000000",
+            "--score_at", "2000000", f"--out={tmp_path}"]
+    assert bench.main(argv) == 0
+    table = (tmp_path / "table.md").read_text()
+    assert "| LSTM | 2,003,200 | 1 |" in table and "| LSTM | 3,003,200 | 1 |" in table
