@@ -34,7 +34,7 @@ train: setup
 	$(PY) -m sf_maze.train --env=$(ENV) --experiment=$(EXPERIMENT) $(TRAIN_ARGS)
 
 test: setup
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q --durations=20 tests
 
 # Every table in the README's Benchmarks section (long: tens of minutes on a 2-core CPU).
 benchmarks: setup

@@ -26,6 +26,7 @@ import torch
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
+from common.files import write_atomic  # noqa: E402
 from networks import load_sf_checkpoint  # noqa: E402
 from sf_maze.amaze import agent_policy, evaluate, random_policy  # noqa: E402
 from sf_maze.checks import latest_checkpoints  # noqa: E402
@@ -44,10 +45,7 @@ EVAL_SEED = 1_000_000  # training mazes get 64-bit hashed seeds (sf_maze.amaze.m
 
 
 def _save(path: str, results: dict) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(results, f, indent=1)
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(results, indent=1))
 
 
 def train(args, variant: str, seed: int) -> dict:

@@ -33,6 +33,7 @@ from typing import Dict, List, Optional, Sequence
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
+from common.files import write_atomic  # noqa: E402
 from sf_maze.checks import latest_checkpoints, reached_env_steps  # noqa: E402
 from sf_maze.evaluate import DEFAULT_EVAL_SEED, file_stem  # noqa: E402
 
@@ -80,14 +81,6 @@ def paper_note(env: str) -> str:
 def experiment_name(env: str, variant: str, seed: int) -> str:
     """No budget in the name: a rerun with a larger --frames continues the same run."""
     return f"{env}_{SHORT_NAMES[variant]}_seed{seed}"
-
-
-def write_atomic(path: str, data: bytes) -> None:
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
 
 
 class StopRequested(Exception):

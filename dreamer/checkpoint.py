@@ -8,6 +8,7 @@ from typing import Tuple
 
 import torch
 
+from common.files import atomic_path
 from dreamer.behavior import ActorCritic
 from dreamer.config import group
 from dreamer.observations import ObsSpec
@@ -22,9 +23,8 @@ def checkpoint_path(logdir_or_path: str) -> str:
 
 def save(path: str, payload: dict) -> None:
     """Write to a temp file beside `path` and rename over it: a crash leaves the old checkpoint whole."""
-    tmp = f"{path}.tmp{os.getpid()}"
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
 
 
 def load(logdir_or_path: str, device="cpu") -> dict:

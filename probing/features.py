@@ -25,12 +25,12 @@ import numpy as np
 
 from probing.dataset import _stored_shape, load_episode
 from probing.probe import labels_of, pose_of
+from common.files import TMP_MARK
 from probing.seen import seen_so_far
 
 log = logging.getLogger(__name__)
 
 META = "meta.json"
-TMP_MARK = ".tmp-"
 LABEL_ARRAYS = ("walls", "seen", "objects", "pose", "step")
 
 

@@ -23,12 +23,12 @@ import numpy as np
 
 from probing.format import DEFAULT_STEPS, EXTRA_KEYS, NUM_ACTIONS, README_KEYS, WRITE_DTYPES
 from probing.planner import WaypointPolicy
+from common.files import TMP_MARK, atomic_path, write_atomic
 from common.cli import InputError, input_errors_exit_2  # the repo's one "one line, exit 2" helper
 
 log = logging.getLogger(__name__)
 
 META_FILE = "generation.json"
-TMP_MARK = ".tmp-"
 # Settings that change the content of a file; a rerun into the same folder must agree on them.
 CONTENT_ARGS = ("env", "seed", "steps", "epsilon")
 
@@ -89,10 +89,8 @@ def collect_episode(env, *, seed: int, steps: int, epsilon: float) -> Dict[str, 
 
 def write_atomically(path: str, data: Dict[str, np.ndarray]) -> None:
     """Readers never see a half-written file: a killed writer leaves only a `.tmp-` file behind."""
-    tmp = f"{path}{TMP_MARK}{os.getpid()}"
-    with open(tmp, "wb") as file:  # a file object, so numpy does not append its own .npz suffix
+    with atomic_path(path) as tmp, open(tmp, "wb") as file:  # a file object: numpy adds no .npz suffix
         np.savez_compressed(file, **data)
-    os.replace(tmp, path)
 
 
 # ---- workers: one env each, built once (construction takes seconds and ~1 GB) --------------------
@@ -126,10 +124,7 @@ def _check_meta(out_dir: str, args: argparse.Namespace) -> None:
         if found != wanted:
             raise InputError(f"{out_dir} holds episodes made with {found}, not {wanted}: use another --out")
     else:
-        tmp = f"{meta_path}{TMP_MARK}{os.getpid()}"
-        with open(tmp, "w") as file:
-            json.dump(dict(wanted, format="memory-maze offline dataset NPZ"), file, indent=1)
-        os.replace(tmp, meta_path)
+        write_atomic(meta_path, json.dumps(dict(wanted, format="memory-maze offline dataset NPZ"), indent=1))
 
 
 def missing_episodes(out_dir: str, episodes: int) -> List[int]:

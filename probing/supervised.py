@@ -95,11 +95,10 @@ def train_supervised(files: Sequence[str], *, updates: int, batch: int = 8, sequ
 
 def save_network(network: torch.nn.Module, path: str, settings: Dict) -> None:
     """Atomically, as a state dict plus the settings it was trained with."""
-    import os
+    from common.files import atomic_path
 
-    tmp = f"{path}.tmp-{os.getpid()}"
-    torch.save({"state_dict": network.state_dict(), "settings": settings}, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save({"state_dict": network.state_dict(), "settings": settings}, tmp)
 
 
 def load_network(path: str) -> torch.nn.Module:

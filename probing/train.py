@@ -34,6 +34,7 @@ from probing.features import RowStore, build_features, build_labels
 from probing.probe import (PAPER_9X9, POSE_SIZE, TARGETS, ConstantPredictor, ProbeMLP, loss_fn, objects_squared_error,
                            probe_input, walls_accuracy)
 from probing.representations import check_model_spec, load_representation
+from common.files import write_atomic
 from common.cli import InputError, input_errors_exit_2  # the repo's one "one line, exit 2" helper
 
 log = logging.getLogger(__name__)
@@ -250,11 +251,7 @@ def run(args: argparse.Namespace) -> Dict:
     results["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
     if args.out:
-        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-        tmp = f"{args.out}.tmp-{os.getpid()}"
-        with open(tmp, "w") as file:
-            json.dump(results, file, indent=1)
-        os.replace(tmp, args.out)
+        write_atomic(args.out, json.dumps(results, indent=1))
         torch.save({"model": results["model"], "feature_mean": mean, "feature_std": std, "probe_pose": args.probe_pose,
                     "probes": {t: p.state_dict() for t, p in probes.items()},
                     "sizes": {t: dict(in_features=p.net[0].in_features, out_features=p.net[-1].out_features,

@@ -21,10 +21,14 @@ there (serial mode runs everything in the main process). Each patch, with its re
 - torch's safe globals: the learner resumes with torch.load's weights_only=True, which refuses the
   numpy scalar (best_performance) Sample Factory stores once --save_best_after is passed; after three
   failed tries it trained from scratch and its rotation deleted the real checkpoints.
+- `Runner._save_cfg`: Sample Factory rewrites config.json in place at every start. A report polling
+  a running sweep read it empty (CI, test_launcher), and a run killed during the write left a
+  config.json that its relaunch refuses. Written through a temporary file and os.replace instead.
 """
 import __future__
 import functools
 import inspect
+import json
 import os
 import sys
 import textwrap
@@ -32,6 +36,7 @@ from importlib.metadata import version
 from typing import Callable, Optional
 
 from common.cli import InputError
+from common.files import write_atomic
 
 SF_VERSION = "2.1.1"
 TRACE_LINE = "vtrace_c = torch.min(c_hat, ratios_cpu)"
@@ -59,6 +64,7 @@ def install_sf_patches() -> None:
     from networks.checkpoint import checkpoint_safe_globals
 
     _patch_rnn_size()
+    _patch_save_cfg()
     Learner._record_summaries = _record_summaries_with_vtrace_advantages(Learner)
     Learner._calculate_losses = patched_calculate_losses(Learner)
     torch.serialization.add_safe_globals(checkpoint_safe_globals())
@@ -104,6 +110,18 @@ def _patch_rnn_size() -> None:
                 getattr(module, "get_rnn_size", None) in (original, model_utils.get_rnn_size):
             module.get_rnn_size = get_rnn_size
     model_utils.get_rnn_size = get_rnn_size
+
+
+def _patch_save_cfg() -> None:
+    from sample_factory.algo.runners.runner import Runner
+    from sample_factory.utils.utils import cfg_file
+
+    def save_cfg(self):
+        from sample_factory.cfg.arguments import cfg_dict
+
+        write_atomic(cfg_file(self.cfg), json.dumps(cfg_dict(self.cfg), indent=2))
+
+    Runner._save_cfg = save_cfg
 
 
 def _record_summaries_with_vtrace_advantages(learner_class):

@@ -13,6 +13,8 @@ from typing import Optional
 
 import psutil
 
+from common.files import write_atomic
+
 STATUS_FILE = "run_status.json"
 
 
@@ -28,10 +30,7 @@ def write_status(run_dir: str, status: str, **extra) -> None:
     pid = os.getpid()
     record = dict(status=status, pid=pid, host=socket.gethostname(), pid_started=_process_start_time(pid),
                   time=time.time(), **extra)
-    tmp = os.path.join(run_dir, f".{STATUS_FILE}.tmp")
-    with open(tmp, "w") as f:
-        json.dump(record, f)
-    os.replace(tmp, os.path.join(run_dir, STATUS_FILE))  # never a half-written file
+    write_atomic(os.path.join(run_dir, STATUS_FILE), json.dumps(record))
 
 
 def _process_gone(record: dict) -> bool:

@@ -242,3 +242,25 @@ def test_relaunch_after_a_best_checkpoint_resumes(tmp_path):
                             text=True, timeout=300)
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
     assert f"self.env_steps={reached}" in second.stdout + second.stderr
+
+
+def test_config_json_is_never_half_written(tmp_path):
+    # Sample Factory rewrites config.json at every start; a write that dies midway (here: a value
+    # json cannot encode, as a kill would) must leave the previous file whole for the relaunch and
+    # for a report polling the run.
+    from types import SimpleNamespace
+
+    from sample_factory.algo.runners.runner import Runner
+
+    from sf_maze.patches import install_sf_patches
+
+    install_sf_patches()
+    cfg = SimpleNamespace(train_dir=str(tmp_path), experiment="run", env="memory_9x9", train_for_env_steps=1000)
+    os.makedirs(tmp_path / "run")
+    Runner._save_cfg(SimpleNamespace(cfg=cfg))
+    cfg.train_for_env_steps, cfg.unencodable = 2000, object()
+    with pytest.raises(TypeError):
+        Runner._save_cfg(SimpleNamespace(cfg=cfg))
+    with open(tmp_path / "run" / "config.json") as f:
+        assert json.load(f)["train_for_env_steps"] == 1000
+    assert os.listdir(tmp_path / "run") == ["config.json"]  # no temporary file left behind
