@@ -1,7 +1,7 @@
 """Memory Maze learning benchmark: the default LSTM agent on memory_9x9 beside random (and no memory).
 
 Usage: python benchmarks/memory_learning.py [--frames=N] [--score_at N ...] [--seeds 1 2] [--no_memory]
-           [--previous_recipe] [--episodes=30] [--train_dir=DIR] [--out=DIR] [--plot_only]
+           [--previous_recipe] [--standardised_advantages] [--episodes=30] [--train_dir=DIR] [--out=DIR] [--plot_only]
 
 For each agent (LSTM, plus `--use_rnn=False` with --no_memory) and seed it trains with the real CLI
 (`python -m sf_maze.train`), scores the final checkpoint with `python -m sf_maze.evaluate` on
@@ -16,6 +16,7 @@ checkpoint are read back instead of rerun. A larger --frames continues the same 
 folder's memory_learning_scores.json, so the table shows every budget once scored).
 `--previous_recipe` adds this repo's agent before the paper's recipe (DreamerV2 CNN, image only,
 rollout 32, batch 256, entropy 0.01, plain V-trace, standardised advantages) on the same seeds: the A/B.
+`--standardised_advantages` adds the paper's agent with only `--maze_normalize_advantages=True`.
 `--plot_only` draws the curve and the table from what the runs hold now (a run still training
 included), without training or scoring anything.
 """
@@ -33,7 +34,7 @@ from typing import Dict, List, Optional, Sequence
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from common.files import write_atomic  # noqa: E402
+from common.files import atomic_path, write_atomic  # noqa: E402
 from sf_maze.checks import latest_checkpoints, reached_env_steps  # noqa: E402
 from sf_maze.evaluate import DEFAULT_EVAL_SEED, file_stem  # noqa: E402
 
@@ -56,8 +57,11 @@ SCORES_FILE = "memory_learning_scores.json"
 PREVIOUS_RECIPE = ["--maze_encoder=cnn", "--maze_last_action_reward=False", "--rollout=32", "--batch_size=256",
                    "--exploration_loss_coeff=0.01", "--adam_eps=1e-6", "--maze_vtrace_lambda=1.0",
                    "--maze_normalize_advantages=True"]
-VARIANTS = {"LSTM": [], "no memory": ["--use_rnn=False"], "LSTM, previous recipe": PREVIOUS_RECIPE}
-SHORT_NAMES = {"LSTM": "lstm", "no memory": "nomem", "LSTM, previous recipe": "prev"}
+# The one change of the recipe the A/B leaves open: Sample Factory's per-minibatch standardisation.
+STANDARDISED = "LSTM, advantages standardised"
+VARIANTS = {"LSTM": [], "no memory": ["--use_rnn=False"], "LSTM, previous recipe": PREVIOUS_RECIPE,
+            STANDARDISED: ["--maze_normalize_advantages=True"]}
+SHORT_NAMES = {"LSTM": "lstm", "no memory": "nomem", "LSTM, previous recipe": "prev", STANDARDISED: "stdadv"}
 CURVE_MARKERS = {"IMPALA": "X", "Dreamer (TBTT)": "P"}
 
 
@@ -358,11 +362,9 @@ def plot_learning_curve(curves: Dict[str, list], out_path: str, env: str, random
         axis.grid(alpha=0.3)
         axis.legend(loc="upper left", fontsize=7)
     fig.tight_layout()
-    tmp = f"{out_path}.tmp{os.getpid()}.png"
-    os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
-    fig.savefig(tmp, dpi=120)
+    with atomic_path(out_path) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
     plt.close(fig)
-    os.replace(tmp, out_path)
     return out_path
 
 
@@ -384,6 +386,8 @@ def parse_args(argv: Optional[List[str]] = None):
     parser.add_argument("--no_memory", action="store_true", help="Also train and score --use_rnn=False")
     parser.add_argument("--previous_recipe", action="store_true",
                         help="Also train and score the agent before the paper's recipe (the A/B)")
+    parser.add_argument("--standardised_advantages", action="store_true",
+                        help="Also train and score the paper's agent with --maze_normalize_advantages=True")
     parser.add_argument("--episodes", type=int, default=30, help="Full evaluation episodes per agent")
     parser.add_argument("--num_envs", type=int, default=2, help="Envs stepped in parallel during evaluation")
     parser.add_argument("--eval_seed", type=int, default=DEFAULT_EVAL_SEED, help="Episode i runs on maze seed eval_seed + i")
@@ -411,7 +415,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     logging.getLogger("tensorboard").setLevel(logging.WARNING)  # its event reader logs every file at INFO
     args = parse_args(argv)
     variants = ["LSTM"] + (["LSTM, previous recipe"] if args.previous_recipe else []) + \
-        (["no memory"] if args.no_memory else [])
+        ([STANDARDISED] if args.standardised_advantages else []) + (["no memory"] if args.no_memory else [])
     budgets = sorted(set(args.score_at) | {args.frames})
     try:
         random_report = random_score(args) if args.plot_only else evaluate_random(args)

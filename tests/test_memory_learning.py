@@ -214,3 +214,21 @@ def test_a_budget_passed_in_an_earlier_call_shows_the_checkpoint_scored_there(be
     assert bench.main(argv) == 0
     table = (tmp_path / "table.md").read_text()
     assert "| LSTM | 2,003,200 | 1 |" in table and "| LSTM | 3,003,200 | 1 |" in table
+
+
+def test_standardised_advantages_arm_is_the_papers_agent_with_one_flag_changed(bench, tmp_path, monkeypatch):
+    args = bench.parse_args(["--env=memory_9x9", f"--train_dir={tmp_path}", "--standardised_advantages"])
+    commands = []
+
+    def fake_train(command, log_path, show=None):
+        commands.append(command)
+        return 0
+
+    monkeypatch.setattr(bench, "run_streaming", fake_train)
+    bench.train(args, "LSTM", 1)
+    bench.train(args, bench.STANDARDISED, 1)
+    paper, standardised = commands
+    assert not [flag for flag in paper if "normalize_advantages" in flag]  # the default: the paper's loss
+    extra = [flag for flag in standardised if flag not in paper]
+    assert extra == ["--experiment=memory_9x9_stdadv_seed1", "--maze_normalize_advantages=True"], extra
+    assert args.standardised_advantages
