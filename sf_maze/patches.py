@@ -114,11 +114,10 @@ def _patch_rnn_size() -> None:
 
 def _patch_save_cfg() -> None:
     from sample_factory.algo.runners.runner import Runner
+    from sample_factory.cfg.arguments import cfg_dict
     from sample_factory.utils.utils import cfg_file
 
     def save_cfg(self):
-        from sample_factory.cfg.arguments import cfg_dict
-
         write_atomic(cfg_file(self.cfg), json.dumps(cfg_dict(self.cfg), indent=2))
 
     Runner._save_cfg = save_cfg
