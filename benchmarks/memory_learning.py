@@ -293,9 +293,11 @@ def format_table(runs: Sequence[dict], random_report: dict, episodes: int, eval_
     return "\n".join(lines)
 
 
-def read_curves(run_dirs: Sequence[str]) -> Dict[str, list]:
+def read_curves(run_dirs: Sequence[str], max_frames: Optional[int] = None) -> Dict[str, list]:
     """{group label: [(frames, returns), ...]} from the runs' tensorboard `reward/reward`, grouped by
-    sf_maze.plot (runs that differ only in seed share a group); runs without points yet are left out."""
+    sf_maze.plot (runs that differ only in seed share a group); runs without points yet are left out.
+    Points past max_frames are cut: a run trained on beyond this call's budget (the 5M run in a 2M
+    A/B) would otherwise show frames its row in the table does not."""
     from sf_maze.checks import InputError
     from sf_maze.plot import group_runs, read_scalars
 
@@ -307,6 +309,9 @@ def read_curves(run_dirs: Sequence[str]) -> Dict[str, list]:
             except InputError as error:
                 log.warning("no curve for %s: %s", os.path.basename(run_dir), error)
                 continue
+            if max_frames is not None:
+                keep = steps <= max_frames
+                steps, values = steps[keep], values[keep]
             if len(steps):
                 curves.setdefault(label, []).append((steps, values))
     return curves
@@ -453,7 +458,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             f"{os.path.basename(path)} {reached_env_steps(path):,}" for path in run_dirs) + "."
     table = format_table(trained, random_report, args.episodes, args.eval_seed)
     skipped = "" if args.no_memory else "\nNo-memory row (`--use_rnn=False`) skipped: pass --no_memory."
-    curve_path = plot_learning_curve(read_curves(run_dirs), os.path.join(args.out, "curve.png"), args.env,
+    last_scored = max((run["frames"] for run in trained), default=args.frames)
+    curve_path = plot_learning_curve(read_curves(run_dirs, max(args.frames, last_scored)), os.path.join(args.out, "curve.png"), args.env,
                                      random_report["scores"]["random"]["returns"]["mean"],
                                      f"{args.env}, commit {commit}, seeds {seeds}, {args.frames:,} frames per run")
     if curve_path and not os.path.relpath(curve_path, REPO).startswith(os.pardir):

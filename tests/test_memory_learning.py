@@ -60,6 +60,10 @@ def test_curve_comes_from_the_run_summaries_and_is_drawn(bench, run, tmp_path):
     assert len(steps) >= 1 and np.all(np.diff(steps) > 0)
     assert 0 < steps[-1] <= first["frames"]
     assert np.all((values >= 0) & (values <= 1))  # an AMaze episode pays at most 1
+    # a run trained past this call's budget is drawn only up to it
+    cut = int(steps[len(steps) // 2])
+    (cut_steps, cut_values), = bench.read_curves([os.path.join(args.train_dir, first["experiment"])], cut)["amaze_7x7_lstm_seed0"]
+    assert cut_steps[-1] == cut and np.array_equal(cut_values, values[:len(cut_steps)])
 
     path = bench.plot_learning_curve(curves, str(tmp_path / "curve.png"), "amaze_7x7", random_mean=0.05, title="t")
     image = matplotlib.image.imread(path)
@@ -207,7 +211,7 @@ def test_a_budget_passed_in_an_earlier_call_shows_the_checkpoint_scored_there(be
         experiment=bench.experiment_name(args.env, variant, seed), frames=3_003_200, fps=80.0))
     monkeypatch.setattr(bench, "evaluate_run", lambda args, experiment, budget=None: report(
         {2_000_000: 2_003_200, 3_000_000: 3_003_200}[budget]))
-    monkeypatch.setattr(bench, "read_curves", lambda run_dirs: {})
+    monkeypatch.setattr(bench, "read_curves", lambda run_dirs, max_frames=None: {})
     monkeypatch.setattr(bench, "plot_learning_curve", lambda *a, **k: None)
     argv = ["--env=memory_9x9", f"--train_dir={tmp_path}", "--episodes=2", "--frames=3000000",
             "--score_at", "2000000", f"--out={tmp_path}"]
