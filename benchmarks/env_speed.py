@@ -1,7 +1,7 @@
 """Memory Maze speed and memory: the package, our fast env before, our fast env now, in one run.
 
     python benchmarks/env_speed.py [--sizes 9x9 15x15] [--envs 1 4] [--steps 400] [--backend egl]
-        [--before ba7a01d] [--impls package before ours] [--repeats 2]
+        [--before ba7a01d] [--impls package before ours] [--repeats 2] [--backend egl osmesa]
 
 Every row is a fresh process (MuJoCo reads MUJOCO_GL and Mesa its LP_ settings once per process)
 that builds N envs (N = 1, or 4 as a rollout worker holds them), steps them in turn with uniformly
@@ -16,8 +16,8 @@ random actions and reports:
 `before` is this project's fast env at git revision --before, checked out into a temporary
 worktree and imported from there (so nothing of the old path stays in the code); `package` is
 the unmodified memory-maze code (make_env(..., reference_impl=True)) from this checkout. The impls
-run in turn, --repeats times, and the rows average the repeats, so load from other processes hits
-them alike; the load average is printed. Frames, rewards and states are the same in all three
+(and, given several, the backends) run in turn, --repeats times, and the rows average the repeats,
+so load from other processes hits them alike; the load average is printed. Frames, rewards and states are the same in all three
 (tests/test_fast_env.py).
 """
 import argparse
@@ -103,15 +103,15 @@ def measure_child(root: str, impl: str, size: str, num_envs: int, steps: int) ->
 
 
 # ---- parent ---------------------------------------------------------------------------------------
-def run_child(root: str, impl: str, size: str, num_envs: int, steps: int, args) -> dict:
+def run_child(root: str, impl: str, size: str, num_envs: int, steps: int, backend: str, args) -> dict:
     spec = dict(root=root, impl=impl, size=size, envs=num_envs, steps=steps)
-    env = dict(os.environ, MUJOCO_GL=args.backend, PYOPENGL_PLATFORM=args.backend)
+    env = dict(os.environ, MUJOCO_GL=backend, PYOPENGL_PLATFORM=backend)
     if not args.keep_lp_env:
         env.pop("LP_NUM_THREADS", None)  # each revision's own env factory decides
     proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", json.dumps(spec)], env=env, cwd=root,
                           capture_output=True, text=True, timeout=1800)
     if proc.returncode != 0:
-        raise RuntimeError(f"{impl} {size} x{num_envs} failed:\n{proc.stderr[-3000:]}")
+        raise RuntimeError(f"{impl} {size} x{num_envs} ({backend}) failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -127,29 +127,33 @@ def mean_row(rows: list) -> dict:
 
 
 def print_tables(results: dict, args, load_before: float) -> None:
-    print(f"Memory Maze, MUJOCO_GL={args.backend}, image only, {args.steps} steps per process "
+    print(f"Memory Maze, MUJOCO_GL={' / '.join(args.backend)}, image only, {args.steps} steps per process "
           f"({args.package_steps} for the package), mean of {args.repeats} runs per impl, {os.cpu_count()} CPUs, "
           f"load average {load_before:.2f} before / {os.getloadavg()[0]:.2f} after; before = {args.before}\n")
-    print("| size | impl | envs / process | steps/s | physics ms | render ms | other ms | reset ms (amortised) "
+    print("| size | impl | MUJOCO_GL | envs / process | steps/s | physics ms | render ms | other ms | reset ms (amortised) "
           "| build + reset s per env | USS MiB | RSS MiB | USS MiB per extra env | RSS MiB per extra env | LP_NUM_THREADS |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
-    for (size, impl, n), r in results.items():
-        one = results.get((size, impl, 1))
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for (size, impl, n, backend), r in results.items():
+        one = results.get((size, impl, 1, backend))
         extra_uss = extra_rss = "-"
         if n > 1 and one:
             extra_uss = f"{(r['uss_mib'] - one['uss_mib']) / (n - 1):.0f}"
             extra_rss = f"{(r['rss_mib'] - one['rss_mib']) / (n - 1):.0f}"
-        print(f"| {size} | {impl} | {n} | {r['sps']:.1f} | {r['physics_ms']:.2f} | {r['render_ms']:.2f} | {r['other_ms']:.2f} "
+        print(f"| {size} | {impl} | {backend} | {n} | {r['sps']:.1f} | {r['physics_ms']:.2f} | {r['render_ms']:.2f} | {r['other_ms']:.2f} "
               f"| {r['reset_ms']:.2f} | {r['build_s']:.2f} | {r['uss_mib']:.0f} | {r['rss_mib']:.0f} | {extra_uss} | {extra_rss} "
               f"| {r['lp_num_threads'] or 'unset'} |")
-    pairs = [("ours", "before"), ("ours", "package")]
+    first = args.backend[0]
+    # (impl, backend) pairs: each impl against the others on the first backend, then every
+    # impl's other backends against its first.
+    pairs = [(("ours", first), ("before", first)), (("ours", first), ("package", first))]
+    pairs += [((impl, other), (impl, first)) for impl in args.impls for other in args.backend[1:]]
     lines = []
     for size in args.sizes:
         for n in args.envs:
             for a, b in pairs:
-                if (size, a, n) in results and (size, b, n) in results:
-                    ratio = results[(size, a, n)]["sps"] / results[(size, b, n)]["sps"]
-                    lines.append(f"| {size} | {n} | {a} / {b} | {ratio:.2f}x |")
+                if (size, a[0], n, a[1]) in results and (size, b[0], n, b[1]) in results:
+                    ratio = results[(size, a[0], n, a[1])]["sps"] / results[(size, b[0], n, b[1])]["sps"]
+                    lines.append(f"| {size} | {n} | {a[0]} {a[1]} / {b[0]} {b[1]} | {ratio:.2f}x |")
     if lines:
         print("\n| size | envs / process | impls | steps/s ratio |\n|---|---:|---|---:|")
         print("\n".join(lines))
@@ -164,7 +168,8 @@ def main(argv=None) -> int:
     parser.add_argument("--impls", nargs="+", default=["package", "before", "ours"], choices=["package", "before", "ours"])
     parser.add_argument("--before", default=DEFAULT_BEFORE, help="git revision of the 'before' fast env")
     parser.add_argument("--repeats", type=int, default=2, help="runs per impl, in turn (the package runs once)")
-    parser.add_argument("--backend", default=os.environ.get("MUJOCO_GL", "egl"), choices=["egl", "osmesa"])
+    parser.add_argument("--backend", nargs="+", default=[os.environ.get("MUJOCO_GL", "egl")], choices=["egl", "osmesa"],
+                        help="MUJOCO_GL of every process; several: each row on each, in turn")
     parser.add_argument("--keep-lp-env", action="store_true",
                         help="pass this shell's LP_NUM_THREADS to every process (default: each revision decides)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -184,16 +189,17 @@ def main(argv=None) -> int:
             results = {}
             for size in args.sizes:
                 for n in args.envs:
-                    runs = {impl: [] for impl in args.impls}
+                    runs = {(impl, backend): [] for impl in args.impls for backend in args.backend}
                     for repeat in range(args.repeats):
-                        for impl in args.impls:
+                        for impl, backend in runs:
                             if impl == "package" and repeat:
                                 continue
                             steps = args.package_steps if impl == "package" else args.steps
-                            runs[impl].append(run_child(roots[impl], impl, size, n, steps, args))
-                            print(f"{size} {impl} x{n}: {runs[impl][-1]['sps']:.1f} steps/s", file=sys.stderr, flush=True)
-                    for impl in args.impls:
-                        results[(size, impl, n)] = mean_row(runs[impl])
+                            runs[impl, backend].append(run_child(roots[impl], impl, size, n, steps, backend, args))
+                            print(f"{size} {impl} x{n} {backend}: {runs[impl, backend][-1]['sps']:.1f} steps/s",
+                                  file=sys.stderr, flush=True)
+                    for (impl, backend), rows in runs.items():
+                        results[(size, impl, n, backend)] = mean_row(rows)
         finally:
             if "before" in roots:
                 subprocess.run(["git", "-C", REPO, "worktree", "remove", "--force", roots["before"]], capture_output=True)
