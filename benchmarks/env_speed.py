@@ -1,7 +1,7 @@
 """Memory Maze speed and memory: the package, our fast env before, our fast env now, in one run.
 
-    python benchmarks/env_speed.py [--sizes 9x9 15x15] [--envs 1 4] [--steps 400] [--backend egl]
-        [--before ba7a01d] [--impls package before ours] [--repeats 2] [--backend egl osmesa]
+    python benchmarks/env_speed.py [--sizes 9x9 15x15] [--envs 1 4] [--steps 400]
+        [--before ba7a01d] [--impls package before ours] [--repeats 2] [--backend egl [osmesa]]
 
 Every row is a fresh process (MuJoCo reads MUJOCO_GL and Mesa its LP_ settings once per process)
 that builds N envs (N = 1, or 4 as a rollout worker holds them), steps them in turn with uniformly
@@ -17,8 +17,8 @@ random actions and reports:
 worktree and imported from there (so nothing of the old path stays in the code); `package` is
 the unmodified memory-maze code (make_env(..., reference_impl=True)) from this checkout. The impls
 (and, given several, the backends) run in turn, --repeats times, and the rows average the repeats,
-so load from other processes hits them alike; the load average is printed. Frames, rewards and states are the same in all three
-(tests/test_fast_env.py).
+so load from other processes hits them alike; the load average is printed. Frames, rewards and
+states are the same in all three (tests/test_fast_env.py).
 """
 import argparse
 import json
@@ -143,8 +143,8 @@ def print_tables(results: dict, args, load_before: float) -> None:
               f"| {r['reset_ms']:.2f} | {r['build_s']:.2f} | {r['uss_mib']:.0f} | {r['rss_mib']:.0f} | {extra_uss} | {extra_rss} "
               f"| {r['lp_num_threads'] or 'unset'} |")
     first = args.backend[0]
-    # (impl, backend) pairs: each impl against the others on the first backend, then every
-    # impl's other backends against its first.
+    # (impl, backend) pairs: ours against before and the package on the first backend, then each
+    # impl on every other backend against itself on the first.
     pairs = [(("ours", first), ("before", first)), (("ours", first), ("package", first))]
     pairs += [((impl, other), (impl, first)) for impl in args.impls for other in args.backend[1:]]
     lines = []
