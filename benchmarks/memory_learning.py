@@ -458,8 +458,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             f"{os.path.basename(path)} {reached_env_steps(path):,}" for path in run_dirs) + "."
     table = format_table(trained, random_report, args.episodes, args.eval_seed)
     skipped = "" if args.no_memory else "\nNo-memory row (`--use_rnn=False`) skipped: pass --no_memory."
-    last_scored = max((run["frames"] for run in trained), default=args.frames)
-    curve_path = plot_learning_curve(read_curves(run_dirs, max(args.frames, last_scored)), os.path.join(args.out, "curve.png"), args.env,
+    curves = read_curves(run_dirs, max([args.frames] + [run["frames"] for run in trained]))
+    curve_path = plot_learning_curve(curves, os.path.join(args.out, "curve.png"), args.env,
                                      random_report["scores"]["random"]["returns"]["mean"],
                                      f"{args.env}, commit {commit}, seeds {seeds}, {args.frames:,} frames per run")
     if curve_path and not os.path.relpath(curve_path, REPO).startswith(os.pardir):

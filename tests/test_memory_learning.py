@@ -62,7 +62,8 @@ def test_curve_comes_from_the_run_summaries_and_is_drawn(bench, run, tmp_path):
     assert np.all((values >= 0) & (values <= 1))  # an AMaze episode pays at most 1
     # a run trained past this call's budget is drawn only up to it
     cut = int(steps[len(steps) // 2])
-    (cut_steps, cut_values), = bench.read_curves([os.path.join(args.train_dir, first["experiment"])], cut)["amaze_7x7_lstm_seed0"]
+    run_dir = os.path.join(args.train_dir, first["experiment"])
+    (cut_steps, cut_values), = bench.read_curves([run_dir], cut)["amaze_7x7_lstm_seed0"]
     assert cut_steps[-1] == cut and np.array_equal(cut_values, values[:len(cut_steps)])
 
     path = bench.plot_learning_curve(curves, str(tmp_path / "curve.png"), "amaze_7x7", random_mean=0.05, title="t")
