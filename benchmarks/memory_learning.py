@@ -1,7 +1,7 @@
 """Memory Maze learning benchmark: the default LSTM agent on memory_9x9 beside random (and no memory).
 
 Usage: python benchmarks/memory_learning.py [--frames=N] [--score_at N ...] [--seeds 1 2] [--no_memory]
-           [--previous_recipe] [--standardised_advantages] [--episodes=30] [--train_dir=DIR] [--out=DIR] [--plot_only]
+           [--previous_recipe] [--standardised_advantages] [--bf16_learner] [--episodes=30] [--train_dir=DIR] [--out=DIR] [--plot_only]
 
 For each agent (LSTM, plus `--use_rnn=False` with --no_memory) and seed it trains with the real CLI
 (`python -m sf_maze.train`), scores the final checkpoint with `python -m sf_maze.evaluate` on
@@ -16,7 +16,8 @@ checkpoint are read back instead of rerun. A larger --frames continues the same 
 folder's memory_learning_scores.json, so the table shows every budget once scored).
 `--previous_recipe` adds this repo's agent before the paper's recipe (DreamerV2 CNN, image only,
 rollout 32, batch 256, entropy 0.01, plain V-trace, standardised advantages) on the same seeds: the A/B.
-`--standardised_advantages` adds the paper's agent with only `--maze_normalize_advantages=True`.
+`--standardised_advantages` adds the paper's agent with only `--maze_normalize_advantages=True`, and
+`--bf16_learner` with only `--maze_learner_bf16=True` (issue 21: does the faster learner learn alike?).
 `--plot_only` draws the curve and the table from what the runs hold now (a run still training
 included), without training or scoring anything.
 """
@@ -59,9 +60,11 @@ PREVIOUS_RECIPE = ["--maze_encoder=cnn", "--maze_last_action_reward=False", "--r
                    "--maze_normalize_advantages=True"]
 # The one change of the recipe the A/B leaves open: Sample Factory's per-minibatch standardisation.
 STANDARDISED = "LSTM, advantages standardised"
+BF16 = "LSTM, bfloat16 learner encoder"
 VARIANTS = {"LSTM": [], "no memory": ["--use_rnn=False"], "LSTM, previous recipe": PREVIOUS_RECIPE,
-            STANDARDISED: ["--maze_normalize_advantages=True"]}
-SHORT_NAMES = {"LSTM": "lstm", "no memory": "nomem", "LSTM, previous recipe": "prev", STANDARDISED: "stdadv"}
+            STANDARDISED: ["--maze_normalize_advantages=True"], BF16: ["--maze_learner_bf16=True"]}
+SHORT_NAMES = {"LSTM": "lstm", "no memory": "nomem", "LSTM, previous recipe": "prev", STANDARDISED: "stdadv",
+               BF16: "bf16"}
 CURVE_MARKERS = {"IMPALA": "X", "Dreamer (TBTT)": "P"}
 
 
@@ -393,6 +396,8 @@ def parse_args(argv: Optional[List[str]] = None):
                         help="Also train and score the agent before the paper's recipe (the A/B)")
     parser.add_argument("--standardised_advantages", action="store_true",
                         help="Also train and score the paper's agent with --maze_normalize_advantages=True")
+    parser.add_argument("--bf16_learner", action="store_true",
+                        help="Also train and score the paper's agent with --maze_learner_bf16=True")
     parser.add_argument("--episodes", type=int, default=30, help="Full evaluation episodes per agent")
     parser.add_argument("--num_envs", type=int, default=2, help="Envs stepped in parallel during evaluation")
     parser.add_argument("--eval_seed", type=int, default=DEFAULT_EVAL_SEED, help="Episode i runs on maze seed eval_seed + i")
@@ -420,7 +425,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     logging.getLogger("tensorboard").setLevel(logging.WARNING)  # its event reader logs every file at INFO
     args = parse_args(argv)
     variants = ["LSTM"] + (["LSTM, previous recipe"] if args.previous_recipe else []) + \
-        ([STANDARDISED] if args.standardised_advantages else []) + (["no memory"] if args.no_memory else [])
+        ([STANDARDISED] if args.standardised_advantages else []) + ([BF16] if args.bf16_learner else []) + \
+        (["no memory"] if args.no_memory else [])
     budgets = sorted(set(args.score_at) | {args.frames})
     try:
         random_report = random_score(args) if args.plot_only else evaluate_random(args)

@@ -221,8 +221,13 @@ def test_a_budget_passed_in_an_earlier_call_shows_the_checkpoint_scored_there(be
     assert "| LSTM | 2,003,200 | 1 |" in table and "| LSTM | 3,003,200 | 1 |" in table
 
 
-def test_standardised_advantages_arm_is_the_papers_agent_with_one_flag_changed(bench, tmp_path, monkeypatch):
-    args = bench.parse_args(["--env=memory_9x9", f"--train_dir={tmp_path}", "--standardised_advantages"])
+@pytest.mark.parametrize("option, variant, short, flag", [
+    ("--standardised_advantages", "STANDARDISED", "stdadv", "--maze_normalize_advantages=True"),
+    ("--bf16_learner", "BF16", "bf16", "--maze_learner_bf16=True"),
+])
+def test_one_flag_arms_are_the_papers_agent_with_that_flag_changed(bench, tmp_path, monkeypatch, option, variant,
+                                                                     short, flag):
+    args = bench.parse_args(["--env=memory_9x9", f"--train_dir={tmp_path}", option])
     commands = []
 
     def fake_train(command, log_path, show=None):
@@ -231,9 +236,10 @@ def test_standardised_advantages_arm_is_the_papers_agent_with_one_flag_changed(b
 
     monkeypatch.setattr(bench, "run_streaming", fake_train)
     bench.train(args, "LSTM", 1)
-    bench.train(args, bench.STANDARDISED, 1)
-    paper, standardised = commands
-    assert not [flag for flag in paper if "normalize_advantages" in flag]  # the default: the paper's loss
-    extra = [flag for flag in standardised if flag not in paper]
-    assert extra == ["--experiment=memory_9x9_stdadv_seed1", "--maze_normalize_advantages=True"], extra
-    assert args.standardised_advantages
+    bench.train(args, getattr(bench, variant), 1)
+    paper, arm = commands
+    setting = flag.split("=")[0].lstrip("-")
+    assert not [f for f in paper if setting in f]  # the default leaves the setting to sf_maze.train
+    extra = [f for f in arm if f not in paper]
+    assert extra == [f"--experiment=memory_9x9_{short}_seed1", flag], extra
+    assert getattr(args, option.lstrip("-"))
