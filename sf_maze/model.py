@@ -15,6 +15,22 @@ from sf_maze.cores import MazeMemoryCore
 from sf_maze.patches import InWorker
 
 
+def bf16_is_native(device: torch.device) -> bool:
+    """Whether `device` computes bfloat16 in hardware: a CUDA GPU that supports it, or a CPU with
+    AVX512-BF16 or AMX (Linux's CPU flags). Elsewhere oneDNN emulates bfloat16, which can be slower
+    than float32, so `--maze_learner_bf16=auto` stays off there."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type != "cpu":
+        return False
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            flags = next((line.split(":", 1)[1].split() for line in cpuinfo if line.startswith("flags")), [])
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
 class MazeEncoder(Encoder):
     """`--maze_encoder` (DreamerV2's CNN or the IMPALA ResNet) on the frame, with the last reward and
     action appended when the env gives them (`--maze_last_action_reward`, sf_maze.env)."""
@@ -30,14 +46,16 @@ class MazeEncoder(Encoder):
             self.net = ConvEncoder(in_channels=channels, image_size=height, depth=cfg.maze_cnn_depth,
                                    out_features=cfg.maze_cnn_out_size)
         self.last_action_reward = "last_action" in obs_space.spaces
-        self.learner_bf16 = bool(getattr(cfg, "maze_learner_bf16", False))
+        self.learner_bf16 = getattr(cfg, "maze_learner_bf16", False)
         self.out_size = self.net.out_size
         if self.last_action_reward:
             self.out_size += last_action_reward_size(obs_space["last_action"].shape[0])
 
     def forward(self, obs_dict):
         image = obs_dict["obs"]
-        if self.learner_bf16 and torch.is_grad_enabled():
+        if self.learner_bf16 == "auto" and torch.is_grad_enabled():
+            self.learner_bf16 = bf16_is_native(image.device)  # decided once, on the learner's own device
+        if self.learner_bf16 is True and torch.is_grad_enabled():
             # Only the learner runs with gradients (Sample Factory's inference runs in inference mode),
             # so acting and checkpoints stay float32, and the LSTM and the losses too.
             with torch.autocast(image.device.type, dtype=torch.bfloat16):

@@ -1,4 +1,5 @@
 """Our command-line flags (prefixed `maze_`) and our defaults for Sample Factory's own flags."""
+import argparse
 from typing import Dict
 
 import psutil
@@ -42,6 +43,16 @@ LEGACY_DEFAULTS = dict(maze_encoder="cnn", maze_last_action_reward=False, maze_v
                        maze_normalize_advantages=True)
 
 
+def parse_bf16_choice(value):
+    """--maze_learner_bf16's text: "auto", or what parse_bool reads."""
+    if str(value).lower() == "auto":
+        return "auto"
+    try:
+        return parse_bool(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected True, False or auto, got {value!r}") from None
+
+
 def add_maze_args(parser) -> None:
     p = parser
     p.add_argument("--maze_reference_impl", default=False, type=parse_bool,
@@ -60,10 +71,11 @@ def add_maze_args(parser) -> None:
     p.add_argument("--maze_normalize_advantages", default=False, type=parse_bool,
                    help="Standardise the advantages in every minibatch, as Sample Factory always does; IMPALA uses the "
                         "V-trace advantages as they are")
-    p.add_argument("--maze_learner_bf16", default=False, type=parse_bool,
-                   help="Run the image encoder's forward and backward in the learner under bfloat16 autocast (1.7x "
-                        "faster on a CPU with AVX512-BF16, benchmarks/train_fps.py); acting stays float32. Off until an "
-                        "A/B shows it learns alike")
+    p.add_argument("--maze_learner_bf16", default=False, type=parse_bf16_choice,
+                   help="Run the image encoder's forward and backward in the learner under bfloat16 autocast (training "
+                        "1.27x on a CPU with AVX512-BF16, benchmarks/train_fps.py); acting stays float32. True, False, or "
+                        "auto: on where the learner's device computes bfloat16 natively (sf_maze.model.bf16_is_native). "
+                        "Off until an A/B shows it learns alike")
     from sf_maze.cores import add_core_args
 
     add_core_args(p)

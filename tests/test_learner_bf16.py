@@ -44,3 +44,41 @@ def test_default_is_float32():
     from sf_maze.train import parse_args
 
     assert parse_args(["--env=memory_9x9"]).maze_learner_bf16 is False
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_follows_the_devices_bfloat16_support(monkeypatch, native):
+    import sf_maze.model as model
+
+    monkeypatch.setattr(model, "bf16_is_native", lambda device: native)
+    fp32 = encoder_for([])
+    auto = encoder_for(["--maze_learner_bf16=auto"])
+    assert auto.learner_bf16 == "auto"
+    auto.load_state_dict(fp32.state_dict())
+    batch = obs()
+    with torch.inference_mode():  # acting never decides it, and stays float32
+        assert torch.equal(auto(batch), fp32(batch))
+    assert auto.learner_bf16 == "auto"
+    assert torch.equal(auto(batch), fp32(batch)) is not native
+    assert auto.learner_bf16 is native
+
+
+@pytest.mark.parametrize("flags, native", [("fpu sse2 avx512f avx512_bf16 avx_vnni", True),
+                                           ("fpu sse2 amx_bf16 amx_tile", True),
+                                           ("fpu sse2 avx2 avx512f avx512bw", False)])
+def test_a_cpu_computes_bfloat16_natively_only_with_its_instructions(monkeypatch, flags, native):
+    import io
+
+    import sf_maze.model as model
+
+    cpuinfo = f"processor\t: 0\nvendor_id\t: AuthenticAMD\nflags\t\t: {flags}\n\n"
+    monkeypatch.setattr(model, "open", lambda path: io.StringIO(cpuinfo), raising=False)
+    assert model.bf16_is_native(torch.device("cpu")) is native
+
+
+def test_a_bad_bf16_value_says_what_is_allowed(capsys):
+    from sf_maze.train import parse_args
+
+    with pytest.raises(SystemExit):
+        parse_args(["--env=memory_9x9", "--maze_learner_bf16=maybe"])
+    assert "expected True, False or auto, got 'maybe'" in capsys.readouterr().err
