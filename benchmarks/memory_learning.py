@@ -17,7 +17,9 @@ folder's memory_learning_scores.json, so the table shows every budget once score
 `--previous_recipe` adds this repo's agent before the paper's recipe (DreamerV2 CNN, image only,
 rollout 32, batch 256, entropy 0.01, plain V-trace, standardised advantages) on the same seeds: the A/B.
 `--standardised_advantages` adds the paper's agent with only `--maze_normalize_advantages=True`, and
-`--bf16_learner` with only `--maze_learner_bf16=True` (issue 21: does the faster learner learn alike?).
+`--bf16_learner` with only `--maze_learner_bf16=True` (issue 21: does the faster learner learn alike?
+It did, so the default is now `auto`; a new run of the default arm gets bfloat16 wherever the learner's
+device has it, while runs begun in float32 resume in float32 from their config.json).
 `--plot_only` draws the curve and the table from what the runs hold now (a run still training
 included), without training or scoring anything.
 """

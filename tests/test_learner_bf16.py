@@ -1,4 +1,6 @@
 """--maze_learner_bf16: the learner's encoder pass runs under bfloat16 autocast, acting stays float32."""
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -25,7 +27,7 @@ def obs(batch=8):
 
 @pytest.mark.parametrize("encoder", ["resnet", "cnn"])
 def test_bf16_only_with_gradients(encoder):
-    fp32 = encoder_for([f"--maze_encoder={encoder}"])
+    fp32 = encoder_for([f"--maze_encoder={encoder}", "--maze_learner_bf16=False"])
     bf16 = encoder_for([f"--maze_encoder={encoder}", "--maze_learner_bf16=True"])
     bf16.load_state_dict(fp32.state_dict())
     batch = obs()
@@ -40,10 +42,18 @@ def test_bf16_only_with_gradients(encoder):
     assert all(p.grad is not None and p.grad.dtype == torch.float32 for p in bf16.parameters() if p.requires_grad)
 
 
-def test_default_is_float32():
+def test_default_is_auto_and_a_run_from_before_the_flag_stays_float32(tmp_path):
+    import json
+
     from sf_maze.train import parse_args
 
-    assert parse_args(["--env=memory_9x9"]).maze_learner_bf16 is False
+    assert parse_args(["--env=memory_9x9"]).maze_learner_bf16 == "auto"
+    # A run whose config.json predates the flag trained in float32 and resumes so.
+    os.makedirs(tmp_path / "old")
+    with open(tmp_path / "old" / "config.json", "w") as f:
+        json.dump({"env": "memory_9x9", "experiment": "old", "maze_encoder": "resnet"}, f)
+    old = parse_args(["--env=memory_9x9", f"--train_dir={tmp_path}", "--experiment=old"])
+    assert old.maze_learner_bf16 is False
 
 
 @pytest.mark.parametrize("native", [True, False])
@@ -51,7 +61,7 @@ def test_auto_follows_the_devices_bfloat16_support(monkeypatch, native):
     import sf_maze.model as model
 
     monkeypatch.setattr(model, "bf16_is_native", lambda device: native)
-    fp32 = encoder_for([])
+    fp32 = encoder_for(["--maze_learner_bf16=False"])
     auto = encoder_for(["--maze_learner_bf16=auto"])
     assert auto.learner_bf16 == "auto"
     auto.load_state_dict(fp32.state_dict())
