@@ -9,7 +9,8 @@ random actions and reports:
 
 * steps/s of the whole process (env.step only) and, per step, where it went: physics (the 50
   substeps with their hooks), render (Physics.render), other (wrappers, observation updates, the
-  gymnasium layer), and resets amortised over the package's episode length;
+  gymnasium layer), and resets (--resets per env, timed after stepping) amortised over the package's
+  episode length; "steps/s with resets" is a whole episode's rate, its reset included;
 * USS and RSS (psutil) of the process after its envs have stepped; "per env" is the growth from
   the 1-env process to the N-env one divided by N - 1, i.e. what one more env in a worker costs.
 
@@ -51,7 +52,7 @@ def _timed(owner, name: str, totals: dict, key: str) -> None:
     setattr(owner, name, wrapper)
 
 
-def measure_child(root: str, impl: str, size: str, num_envs: int, steps: int) -> dict:
+def measure_child(root: str, impl: str, size: str, num_envs: int, steps: int, resets: int = 3) -> dict:
     sys.path.insert(0, root)
     import numpy as np
     import psutil
@@ -91,20 +92,22 @@ def measure_child(root: str, impl: str, size: str, num_envs: int, steps: int) ->
     seconds = time.perf_counter() - start
     parts = dict(totals)
     start = time.perf_counter()
-    for env in envs:
-        env.reset()
-    reset = (time.perf_counter() - start) / num_envs
+    for _ in range(resets):  # each compiles a new maze model; the first one after stepping included
+        for env in envs:
+            env.reset()
+    reset = (time.perf_counter() - start) / (num_envs * resets)
     memory = psutil.Process().memory_full_info()
     result = dict(sps=steps / seconds, physics_ms=parts["physics"] / steps * 1e3, render_ms=parts["render"] / steps * 1e3,
                   reset_ms=reset / EPISODE_STEPS[size] * 1e3, build_s=build, uss_mib=memory.uss / MIB, rss_mib=memory.rss / MIB,
                   lp_num_threads=os.environ.get("LP_NUM_THREADS"))
     result["other_ms"] = 1e3 / result["sps"] - result["physics_ms"] - result["render_ms"]
+    result["episode_sps"] = 1e3 / (1e3 / result["sps"] + result["reset_ms"])  # a whole episode, its reset included
     return result
 
 
 # ---- parent ---------------------------------------------------------------------------------------
 def run_child(root: str, impl: str, size: str, num_envs: int, steps: int, backend: str, args) -> dict:
-    spec = dict(root=root, impl=impl, size=size, envs=num_envs, steps=steps)
+    spec = dict(root=root, impl=impl, size=size, envs=num_envs, steps=steps, resets=args.resets)
     env = dict(os.environ, MUJOCO_GL=backend, PYOPENGL_PLATFORM=backend)
     if not args.keep_lp_env:
         env.pop("LP_NUM_THREADS", None)  # each revision's own env factory decides
@@ -130,16 +133,16 @@ def print_tables(results: dict, args, load_before: float) -> None:
     print(f"Memory Maze, MUJOCO_GL={' / '.join(args.backend)}, image only, {args.steps} steps per process "
           f"({args.package_steps} for the package), mean of {args.repeats} runs per impl, {os.cpu_count()} CPUs, "
           f"load average {load_before:.2f} before / {os.getloadavg()[0]:.2f} after; before = {args.before}\n")
-    print("| size | impl | MUJOCO_GL | envs / process | steps/s | physics ms | render ms | other ms | reset ms (amortised) "
+    print("| size | impl | MUJOCO_GL | envs / process | steps/s | steps/s with resets | physics ms | render ms | other ms | reset ms (amortised) "
           "| build + reset s per env | USS MiB | RSS MiB | USS MiB per extra env | RSS MiB per extra env | LP_NUM_THREADS |")
-    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for (size, impl, n, backend), r in results.items():
         one = results.get((size, impl, 1, backend))
         extra_uss = extra_rss = "-"
         if n > 1 and one:
             extra_uss = f"{(r['uss_mib'] - one['uss_mib']) / (n - 1):.0f}"
             extra_rss = f"{(r['rss_mib'] - one['rss_mib']) / (n - 1):.0f}"
-        print(f"| {size} | {impl} | {backend} | {n} | {r['sps']:.1f} | {r['physics_ms']:.2f} | {r['render_ms']:.2f} | {r['other_ms']:.2f} "
+        print(f"| {size} | {impl} | {backend} | {n} | {r['sps']:.1f} | {r['episode_sps']:.1f} | {r['physics_ms']:.2f} | {r['render_ms']:.2f} | {r['other_ms']:.2f} "
               f"| {r['reset_ms']:.2f} | {r['build_s']:.2f} | {r['uss_mib']:.0f} | {r['rss_mib']:.0f} | {extra_uss} | {extra_rss} "
               f"| {r['lp_num_threads'] or 'unset'} |")
     first = args.backend[0]
@@ -152,10 +155,11 @@ def print_tables(results: dict, args, load_before: float) -> None:
         for n in args.envs:
             for a, b in pairs:
                 if (size, a[0], n, a[1]) in results and (size, b[0], n, b[1]) in results:
-                    ratio = results[(size, a[0], n, a[1])]["sps"] / results[(size, b[0], n, b[1])]["sps"]
-                    lines.append(f"| {size} | {n} | {a[0]} {a[1]} / {b[0]} {b[1]} | {ratio:.2f}x |")
+                    ra, rb = results[(size, a[0], n, a[1])], results[(size, b[0], n, b[1])]
+                    lines.append(f"| {size} | {n} | {a[0]} {a[1]} / {b[0]} {b[1]} | {ra['sps'] / rb['sps']:.2f}x "
+                                 f"| {ra['episode_sps'] / rb['episode_sps']:.2f}x |")
     if lines:
-        print("\n| size | envs / process | impls | steps/s ratio |\n|---|---:|---|---:|")
+        print("\n| size | envs / process | impls | steps/s ratio | with resets ratio |\n|---|---:|---|---:|---:|")
         print("\n".join(lines))
 
 
@@ -167,6 +171,7 @@ def main(argv=None) -> int:
     parser.add_argument("--package-steps", type=int, default=150, help="the same for the package env (~10x slower)")
     parser.add_argument("--impls", nargs="+", default=["package", "before", "ours"], choices=["package", "before", "ours"])
     parser.add_argument("--before", default=DEFAULT_BEFORE, help="git revision of the 'before' fast env")
+    parser.add_argument("--resets", type=int, default=3, help="resets per env after stepping, timed (amortised over an episode)")
     parser.add_argument("--repeats", type=int, default=2, help="runs per impl, in turn (the package runs once)")
     parser.add_argument("--backend", nargs="+", default=[os.environ.get("MUJOCO_GL", "egl")], choices=["egl", "osmesa"],
                         help="MUJOCO_GL of every process; several: each row on each, in turn")
@@ -176,7 +181,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.child:
         spec = json.loads(args.child)
-        print(json.dumps(measure_child(spec["root"], spec["impl"], spec["size"], spec["envs"], spec["steps"])))
+        print(json.dumps(measure_child(spec["root"], spec["impl"], spec["size"], spec["envs"], spec["steps"], spec["resets"])))
         return 0
     if 1 not in args.envs:
         args.envs = [1] + args.envs  # the per-env growth is measured from the 1-env process

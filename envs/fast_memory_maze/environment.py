@@ -68,9 +68,12 @@ class FastComposerEnvironment(composer.Environment):
     def _recompile_physics(self):
         # Runs just before composer rescans entity hooks, so new targets are adopted in time.
         self._adopt_targets()
-        if getattr(self, "_physics", None):
-            self._physics.free()
+        previous = getattr(self, "_physics", None)
+        gl = previous.release_gl_context() if isinstance(previous, FastPhysics) else None
+        if previous:
+            previous.free()
         self._physics = FastPhysics.from_mjcf_model_without_unused_textures(self._task.root_entity.mjcf_model)
+        self._physics.adopt_gl_context(gl)
         self._physics.legacy_step = self._legacy_step
 
     def reset(self) -> dm_env.TimeStep:

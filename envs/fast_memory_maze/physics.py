@@ -3,12 +3,12 @@ import contextlib
 import logging
 import weakref
 import xml.etree.ElementTree as ET
-from typing import Dict
+from typing import Dict, Optional, Tuple
 
 import mujoco
 import numpy as np
 from dm_control import mjcf
-from dm_control.mujoco import engine
+from dm_control.mujoco import engine, wrapper
 from dm_control.rl import control
 
 log = logging.getLogger(__name__)
@@ -78,8 +78,52 @@ class FastPhysics(mjcf.Physics):
             camera._scene.free()
         self._cameras: Dict[tuple, engine.Camera] = {}
 
+    def release_gl_context(self) -> Optional[Tuple[object, Tuple[int, int]]]:
+        """Frees this physics's MuJoCo render context but keeps its GL context for the next episode's
+        physics (`adopt_gl_context`); None if it has none.
+
+        On Mesa a fresh GL context costs ~110-160 ms more in mjr_makeContext and ~35 ms more in its first
+        frame than one reused (llvmpipe compiles its shaders per GL context), once per episode since
+        each episode compiles a new model (benchmarks/env_speed.py). Frames stay the package's
+        (tests/test_fast_env.py crosses resets on EGL and OSMesa).
+        """
+        with self._contexts_lock:
+            if not self._contexts:
+                return None
+            gl = self._contexts.gl
+            gl.increment_refcount()  # held across the MjrContext's free, which frees a GL context at refcount 0
+            self._free_cameras()
+            self._contexts.mujoco.free()
+            self._contexts = None
+            return gl, self._context_size
+
+    def adopt_gl_context(self, held: Optional[Tuple[object, Tuple[int, int]]]) -> None:
+        self._inherited_gl = held
+
+    def _make_rendering_contexts(self):
+        visual = self.model.vis.global_
+        size = (visual.offwidth, visual.offheight)
+        inherited, self._inherited_gl = getattr(self, "_inherited_gl", None), None
+        # OSMesa draws into a buffer of the size its context was made with; EGL ignores the size.
+        if inherited and size[0] <= inherited[1][0] and size[1] <= inherited[1][1]:
+            gl, size = inherited
+            self._contexts = engine.Contexts(gl=gl, mujoco=wrapper.MjrContext(self.model, gl))
+            gl.decrement_refcount()
+        else:
+            self._release_inherited_gl(inherited)
+            super()._make_rendering_contexts()
+        self._context_size = size
+
+    @staticmethod
+    def _release_inherited_gl(inherited) -> None:
+        if inherited:
+            inherited[0].decrement_refcount()
+            inherited[0].free()
+
     def free(self):
         self._free_cameras()
+        self._release_inherited_gl(getattr(self, "_inherited_gl", None))
+        self._inherited_gl = None
         super().free()
 
     def can_step_inline(self) -> bool:
