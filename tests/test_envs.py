@@ -53,6 +53,22 @@ def test_render_returns_camera_frame(env9):
     assert np.array_equal(frame, obs)
 
 
+def test_gl_context_outlives_a_reset_that_compiles_twice(env9):
+    """A reset whose maze needs a second compile (composer retries it) passes the kept GL context on."""
+    composer = env9.unwrapped._composer
+    env9.reset(seed=2)
+    gl = composer.physics.contexts.gl
+    composer._recompile_physics()  # a model compiled, never rendered ...
+    composer._recompile_physics()  # ... and replaced, as in a retried reset
+    obs, _ = env9.reset(seed=2)
+    assert composer.physics.contexts.gl is gl and not gl.terminated
+    fresh = make_env("memory_9x9", seed=2)
+    try:
+        assert np.array_equal(obs, fresh.reset()[0])
+    finally:
+        fresh.close()
+
+
 def test_run_seed_changes_mazes():
     from sf_maze.env import mix_seed
 

@@ -88,8 +88,9 @@ class FastPhysics(mjcf.Physics):
         (tests/test_fast_env.py crosses resets on EGL and OSMesa).
         """
         with self._contexts_lock:
-            if not self._contexts:
-                return None
+            if not self._contexts:  # never rendered (a reset that compiled again): pass on what it was given
+                held, self._inherited_gl = getattr(self, "_inherited_gl", None), None
+                return held
             gl = self._contexts.gl
             gl.increment_refcount()  # held across the MjrContext's free, which frees a GL context at refcount 0
             self._free_cameras()
