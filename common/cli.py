@@ -3,6 +3,7 @@ stderr and exit status 2 (argparse's for a usage error), before any process or f
 
 Below every other package: probing and dreamer use it without importing a trainer.
 """
+import argparse
 import functools
 import os
 import sys
@@ -61,8 +62,13 @@ def check_writable_folder(flag: str, folder: str, value: Optional[str] = None) -
         raise InputError(f"{flag}={value}: {parent} cannot be written; pass a writable folder")
 
 
+class BoolValueError(ValueError, argparse.ArgumentTypeError):
+    """A ValueError that argparse prints as it is ("argument --x: expected True or False, got 'maybe'")
+    instead of its generic "invalid parse_bool value"."""
+
+
 def parse_bool(value) -> bool:
-    """True/False from a flag's text (true/false, 1/0, yes/no, any case); ValueError otherwise."""
+    """True/False from a flag's text (true/false, 1/0, yes/no, any case); BoolValueError otherwise."""
     if isinstance(value, bool):
         return value
     lowered = str(value).lower()
@@ -70,4 +76,4 @@ def parse_bool(value) -> bool:
         return True
     if lowered in ("false", "0", "no"):
         return False
-    raise ValueError(f"expected True or False, got {value!r}")
+    raise BoolValueError(f"expected True or False, got {value!r}")

@@ -11,11 +11,15 @@ from common.processes import usable_cpus
 # Memory measured inside a real training run (benchmarks/worker_memory.py --envs 1 4, memory_9x9,
 # the paper's recipe, one rollout worker, after 60 s): worker USS 0.63 / 1.37 GiB with 1 / 4 fast
 # envs, i.e. 0.25 GiB per env on top of 0.38 (0.49 per env before the fast env returned each
-# episode's freed model to the OS); main + learner + inference 3.9 GiB (the 3200-frame batch of 64x64
-# frames and the ResNet's activations). Rounded up.
+# episode's freed model to the OS). Main + learner + inference: 4.36 GiB USS in the seed-3 run of the
+# paper's agent at 1.3M frames (memory_9x9, bfloat16 learner, 2 workers), the learner 3.94 of it: the
+# 3200-frame batch of 64x64 frames and the ResNet's activations, a heap it keeps between batches
+# (--maze_learner_keep_heap). A float32 learner (a CPU without bfloat16) holds ~1.8 GiB more: the
+# encoder's learner step alone peaks at 5.31 against 3.55 GiB with a kept heap (one process, 3200
+# frames). Rounded up from that.
 ENV_GIB = 0.3  # one more env in a worker
 WORKER_GIB = 0.4  # a worker process with torch, MuJoCo and its buffers, before its envs
-LEARNER_GIB = 4.0  # main process, learner and inference worker together
+LEARNER_GIB = 6.0  # main process, learner and inference worker together
 MEMORY_HEADROOM = 0.8  # leave a fifth of the free memory to the system and the page cache
 
 
@@ -77,6 +81,11 @@ def add_maze_args(parser) -> None:
                         "auto (the default): on where the learner's device computes bfloat16 natively "
                         "(sf_maze.model.bf16_is_native). Learns alike: 1.57 [1.10, 2.03] against float32's 1.53 "
                         "[0.98, 2.09] at 2M frames, same seed (README, benchmarks/memory_learning.py --bf16_learner)")
+    p.add_argument("--maze_learner_keep_heap", default=True, type=parse_bool,
+                   help="The learner process keeps the memory it frees for its next batch instead of returning it "
+                        "to the OS (common.heap.keep_freed_heap): glibc maps each large activation fresh and the "
+                        "kernel zeroes it again every step, 40%% of the learner's CPU in a memory_9x9 run. Costs "
+                        "the learner's peak heap held between steps; False: glibc's default")
     from sf_maze.cores import add_core_args
 
     add_core_args(p)

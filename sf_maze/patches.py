@@ -21,6 +21,9 @@ there (serial mode runs everything in the main process). Each patch, with its re
 - torch's safe globals: the learner resumes with torch.load's weights_only=True, which refuses the
   numpy scalar (best_performance) Sample Factory stores once --save_best_after is passed; after three
   failed tries it trained from scratch and its rotation deleted the real checkpoints.
+- `Learner.init`: first makes the learner's process keep the heap it frees (--maze_learner_keep_heap,
+  common.heap.keep_freed_heap): glibc's default returns each large activation tensor to the kernel
+  at free, and the learner then spent 40% of its CPU time page-faulting them back in.
 - `Runner._save_cfg`: Sample Factory rewrites config.json in place at every start. A report polling
   a running sweep read it empty (CI, test_launcher), and a run killed during the write left a
   config.json that its relaunch refuses. Written through a temporary file and os.replace instead.
@@ -37,6 +40,7 @@ from typing import Callable, Optional
 
 from common.cli import InputError
 from common.files import write_atomic
+from common.heap import keep_freed_heap
 
 SF_VERSION = "2.1.1"
 TRACE_LINE = "vtrace_c = torch.min(c_hat, ratios_cpu)"
@@ -67,6 +71,7 @@ def install_sf_patches() -> None:
     _patch_save_cfg()
     Learner._record_summaries = _record_summaries_with_vtrace_advantages(Learner)
     Learner._calculate_losses = patched_calculate_losses(Learner)
+    Learner.init = _init_keeping_heap(Learner)
     torch.serialization.add_safe_globals(checkpoint_safe_globals())
     _installed_in_pid = os.getpid()
 
@@ -134,6 +139,18 @@ def _record_summaries_with_vtrace_advantages(learner_class):
         return original(self, train_loop_vars)
 
     return record_summaries
+
+
+def _init_keeping_heap(learner_class):
+    original = getattr(learner_class.init, "__wrapped__", learner_class.init)
+
+    @functools.wraps(original)
+    def init(self):
+        if getattr(self.cfg, "maze_learner_keep_heap", False):
+            keep_freed_heap()
+        return original(self)
+
+    return init
 
 
 def patched_calculate_losses(learner_class):
