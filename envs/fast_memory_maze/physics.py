@@ -22,10 +22,10 @@ _SHARED_GL: Dict[int, Tuple[weakref.ref, Tuple[int, int]]] = {}
 def shared_gl_context(size: Tuple[int, int]) -> Tuple[object, Tuple[int, int]]:
     """This thread's GL context for fast envs (a new one if it has none that is large enough).
 
-    Sharing one context between a rollout worker's envs renders 4 envs per process ~10% faster than one
-    context each (no eglMakeCurrent between envs; llvmpipe compiles its shaders once per context)
-    and saves ~7 MiB per env (benchmarks/env_speed.py). Each env keeps its own MuJoCo render context
-    (textures, offscreen framebuffer), made current before each frame (`_OwnBufferCamera`).
+    Sharing one context between a rollout worker's envs saves 6-7 MiB USS per env against one context
+    each, at the same speed (benchmarks/env_speed.py, 4 envs per process: 0.97-1.05x; training
+    0.99x). Each env keeps its own MuJoCo render context (textures, offscreen framebuffer), selected
+    before each frame (`_OwnBufferCamera`).
     """
     key = threading.get_ident()
     ref, held_size = _SHARED_GL.get(key, (None, (0, 0)))
