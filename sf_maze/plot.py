@@ -63,9 +63,29 @@ def run_config(run_dir: str) -> dict:
     return read_saved_config(run_dir) or {}
 
 
+def settings(config: dict) -> dict:
+    """The config without what identifies a run (seed, name, folders, budget, wandb)."""
+    return {k: v for k, v in config.items() if k not in RUN_IDENTITY_KEYS and not k.startswith("wandb")}
+
+
 def config_key(config: dict) -> str:
-    return json.dumps({k: v for k, v in config.items() if k not in RUN_IDENTITY_KEYS and not k.startswith("wandb")},
-                      sort_keys=True, default=str)
+    return json.dumps(settings(config), sort_keys=True, default=str)
+
+
+def setting_differences(configs: Sequence[dict], shown: int = 3) -> List[str]:
+    """Per config, ' [key=value, ...]' for the settings that differ between the configs ('' if none).
+
+    A key that some configs lack (a flag newer than their run) is left out: Sample Factory fills it
+    from today's default on load, which the config alone cannot tell.
+    """
+    configs = [settings(c) for c in configs]
+    shared = set.intersection(*(set(c) for c in configs)) if configs else set()
+    varying = sorted(k for k in shared if len({json.dumps(c[k], sort_keys=True, default=str) for c in configs}) > 1)
+    suffixes = []
+    for config in configs:
+        items = [f"{k}={config[k]}" for k in varying[:shown]] + ([f"+{len(varying) - shown} more"] if len(varying) > shown else [])
+        suffixes.append(f" [{', '.join(items)}]" if items else "")
+    return suffixes
 
 
 def group_label(run_dirs: Sequence[str]) -> str:
@@ -79,13 +99,15 @@ def group_label(run_dirs: Sequence[str]) -> str:
 
 
 def group_runs(run_dirs: Sequence[str]) -> Dict[str, List[str]]:
-    """{label: run dirs} with runs of equal config (ignoring RUN_IDENTITY_KEYS) together."""
+    """{label: run dirs} with runs of equal config (ignoring RUN_IDENTITY_KEYS) together; with several
+    groups each label names the settings in which they differ (`setting_differences`)."""
     groups: Dict[str, List[str]] = {}
     for run_dir in run_dirs:
         groups.setdefault(config_key(run_config(run_dir)), []).append(run_dir)
     labelled: Dict[str, List[str]] = {}
-    for dirs in groups.values():
-        label = group_label(dirs)
+    suffixes = setting_differences([run_config(dirs[0]) for dirs in groups.values()])
+    for dirs, suffix in zip(groups.values(), suffixes):
+        label = group_label(dirs) + suffix
         while label in labelled:
             label += "'"
         labelled[label] = dirs

@@ -275,9 +275,21 @@ def test_plot_groups_seeds_into_mean_and_band(tmp_path):
             writer.add_scalar("reward/reward", step / 100 + seed, step)
         writer.close()
     groups = group_runs(sorted(str(p) for p in tmp_path.iterdir()))
-    assert sorted((label, len(dirs)) for label, dirs in groups.items()) == [("ff_seed1", 1), ("lstm", 2)]
+    assert sorted((label, len(dirs)) for label, dirs in groups.items()) == [("ff_seed1 [use_rnn=False]", 1),
+                                                                           ("lstm [use_rnn=True]", 2)]
     assert main([f"--train_dir={tmp_path}", f"--out={tmp_path / 'curves.png'}"]) == 0
     assert os.path.getsize(tmp_path / "curves.png") > 10_000
+
+
+def test_plot_labels_name_only_the_settings_that_differ():
+    from sf_maze.plot import setting_differences
+
+    old = dict(seed=1, experiment="a", lr=1e-4, bf16=False)
+    new = dict(seed=3, experiment="b", lr=1e-4, bf16="auto", keep_heap=True)  # keep_heap: newer than `old`
+    assert setting_differences([old, new]) == [" [bf16=False]", " [bf16=auto]"]
+    assert setting_differences([old, dict(old, seed=2)]) == ["", ""]
+    many = [dict(a=i, b=i, c=i, d=i) for i in range(2)]
+    assert setting_differences(many, shown=2) == [" [a=0, b=0, +2 more]", " [a=1, b=1, +2 more]"]
 
 
 # ---- play -----------------------------------------------------------------------------------------
