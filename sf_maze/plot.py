@@ -102,10 +102,14 @@ def group_runs(run_dirs: Sequence[str]) -> Dict[str, List[str]]:
     """{label: run dirs} with runs of equal config (ignoring RUN_IDENTITY_KEYS) together; with several
     groups each label names the settings in which they differ (`setting_differences`)."""
     groups: Dict[str, List[str]] = {}
+    configs: Dict[str, dict] = {}
     for run_dir in run_dirs:
-        groups.setdefault(config_key(run_config(run_dir)), []).append(run_dir)
+        config = run_config(run_dir)
+        key = config_key(config)
+        groups.setdefault(key, []).append(run_dir)
+        configs.setdefault(key, config)
     labelled: Dict[str, List[str]] = {}
-    suffixes = setting_differences([run_config(dirs[0]) for dirs in groups.values()])
+    suffixes = setting_differences(list(configs.values()))
     for dirs, suffix in zip(groups.values(), suffixes):
         label = group_label(dirs) + suffix
         while label in labelled:

@@ -19,6 +19,10 @@ log = logging.getLogger(__name__)
 _SHARED_GL: Dict[int, Tuple[weakref.ref, Tuple[int, int]]] = {}
 
 
+def _fits(size: Tuple[int, int], held_size: Tuple[int, int]) -> bool:
+    return size[0] <= held_size[0] and size[1] <= held_size[1]
+
+
 def shared_gl_context(size: Tuple[int, int]) -> Tuple[object, Tuple[int, int]]:
     """This thread's GL context for fast envs (a new one if it has none that is large enough).
 
@@ -30,7 +34,7 @@ def shared_gl_context(size: Tuple[int, int]) -> Tuple[object, Tuple[int, int]]:
     key = threading.get_ident()
     ref, held_size = _SHARED_GL.get(key, (None, (0, 0)))
     gl = ref() if ref else None
-    if gl is not None and not gl.terminated and size[0] <= held_size[0] and size[1] <= held_size[1]:
+    if gl is not None and not gl.terminated and _fits(size, held_size):
         return gl, held_size
     gl = _render.Renderer(max_width=size[0], max_height=size[1])
     _SHARED_GL[key] = (weakref.ref(gl), size)
@@ -129,7 +133,7 @@ class FastPhysics(mjcf.Physics):
         size = (visual.offwidth, visual.offheight)
         inherited, self._inherited_gl = getattr(self, "_inherited_gl", None), None
         # OSMesa draws into a buffer of the size its context was made with; EGL ignores the size.
-        if inherited and size[0] <= inherited[1][0] and size[1] <= inherited[1][1]:
+        if inherited and _fits(size, inherited[1]):
             gl, size = inherited
         else:
             self._release_inherited_gl(inherited)
