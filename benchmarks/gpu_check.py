@@ -218,15 +218,16 @@ def stop(process, grace: float) -> None:
 
 
 def training_row(device, cores, plan, clock, render_vars, quick, out=None) -> dict:
+    from sf_maze.params import ENVS_PER_WORKER
     from train_fps import steady_state_fps, training_command
 
-    name = f"(b) Sample Factory training frames/s, {ENV}, {cores} workers x 4 envs, --device={device}"
+    name = f"(b) Sample Factory training frames/s, {ENV}, {cores} workers x {ENVS_PER_WORKER} envs, --device={device}"
     until = clock.slot(plan["train_slot"])
     window = min(plan["train_s"], clock.left(until) - STOP_GRACE)
     if window < 20:
         return row("b_sf_train", "b", name, "frames/s", status="skipped", detail="out of time")
     with tempfile.TemporaryDirectory(prefix="gpu_check_sf_") as train_dir:
-        command = training_command(ENV, cores, 4, 10 ** 10, False, train_dir, device)
+        command = training_command(ENV, cores, ENVS_PER_WORKER, 10 ** 10, False, train_dir, device)
         command += ["--save_every_sec=100000", "--with_wandb=False"] + (QUICK_TRAIN if quick else [])
         log_path = os.path.join(train_dir, "train.log")
         with open(log_path, "w") as log:

@@ -1,7 +1,7 @@
 """Frames per second of sf-maze against a peer trainer, sb3-contrib's RecurrentPPO, on the same env,
 envs and frames, one after the other. Prints a Markdown table.
 
-    python benchmarks/peer_fps.py [--frames=40960] [--num_envs=8] [--num_workers=2]
+    python benchmarks/peer_fps.py [--frames=40960] [--num_envs=16] [--num_workers=2]
         [--trainers sf-maze recurrent-ppo]
 
 sf-maze: `python -m sf_maze.train` with the project's default agent (the paper's IMPALA recipe),
@@ -87,10 +87,13 @@ def table(rows) -> str:
 
 
 def parse_args(argv=None):
+    from sf_maze.params import ENVS_PER_WORKER
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env", default="memory_9x9")
     parser.add_argument("--frames", type=int, default=40960, help="env steps each trainer trains for")
-    parser.add_argument("--num_envs", type=int, default=8, help="envs of each trainer (sf-maze: over --num_workers)")
+    parser.add_argument("--num_envs", type=int, default=2 * ENVS_PER_WORKER,
+                        help="envs of each trainer (sf-maze: over --num_workers); default: sf-maze's on 2 cores")
     parser.add_argument("--num_workers", type=int, default=2, help="sf-maze rollout workers; must divide --num_envs")
     parser.add_argument("--trainers", nargs="+", default=list(TRAINERS), choices=TRAINERS, help="run in this order")
     return parser.parse_args(argv)

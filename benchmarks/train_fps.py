@@ -1,6 +1,6 @@
 """Env-only sampling frames/s vs Sample Factory training frames/s, for the same workers x envs.
 
-    python benchmarks/train_fps.py --env=memory_9x9 --num_workers=2 --num_envs_per_worker=4 \
+    python benchmarks/train_fps.py --env=memory_9x9 --num_workers=2 --num_envs_per_worker=8 \
         --env_steps=20000 [--impl fast reference]
     python benchmarks/train_fps.py --skip_env_only --repeats 2 \
         --train_args='' --train_args='--num_workers=1 --num_envs_per_worker=8'     # settings side by side
@@ -157,10 +157,12 @@ def training_fps(env_name, num_workers, num_envs, env_steps, reference_impl, dev
 
 
 def main(argv=None) -> int:
+    from sf_maze.params import ENVS_PER_WORKER
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env", default="memory_9x9")
     parser.add_argument("--num_workers", type=int, default=2)
-    parser.add_argument("--num_envs_per_worker", type=int, default=4)
+    parser.add_argument("--num_envs_per_worker", type=int, default=ENVS_PER_WORKER, help="sf_maze's default")
     parser.add_argument("--env_steps", type=int, default=20000, help="frames of each training run")
     parser.add_argument("--seconds", type=float, default=60.0, help="duration of the env-only sampling")
     parser.add_argument("--impl", nargs="+", default=["fast"], choices=["fast", "reference"])

@@ -21,13 +21,17 @@ ENV_GIB = 0.3  # one more env in a worker
 WORKER_GIB = 0.4  # a worker process with torch, MuJoCo and its buffers, before its envs
 LEARNER_GIB = 6.0  # main process, learner and inference worker together
 MEMORY_HEADROOM = 0.8  # leave a fifth of the free memory to the system and the page cache
+# 8 envs per worker: the paper's 128 parallel envs (Table E.2) on 16 cores, and on a CPU-only machine
+# inference requests of 4 frames instead of 2, which cost less per frame: training 1.08x against 4
+# per worker over five runs each, 16 per worker 1.06x (benchmarks/train_fps.py, README's Benchmarks).
+ENVS_PER_WORKER = 8
 
 
 def machine_defaults(cpus: int, available_gib: float) -> Dict[str, int]:
     """Rollout workers and envs per worker for a machine: one worker per core (the env steps on the
-    CPU are the bottleneck, the learner waits on them), 4 envs each (two splits, so a worker steps
-    one half while inference runs on the other), fewer when the free memory would not hold them."""
-    num_workers, envs = max(1, cpus), 4
+    CPU are the bottleneck, the learner waits on them), ENVS_PER_WORKER each (two splits, so a worker
+    steps one half while inference runs on the other), fewer when the free memory would not hold them."""
+    num_workers, envs = max(1, cpus), ENVS_PER_WORKER
 
     def needed(workers: int, envs_per_worker: int) -> float:
         return LEARNER_GIB + workers * (WORKER_GIB + envs_per_worker * ENV_GIB)

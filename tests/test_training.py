@@ -166,9 +166,11 @@ def test_unsupported_model_flags_are_refused_before_any_worker_starts(tmp_path, 
 def test_defaults_follow_cores_and_memory():
     from sf_maze.params import ENV_GIB, LEARNER_GIB, WORKER_GIB, machine_defaults
 
-    assert machine_defaults(2, 24.0) == dict(num_workers=2, num_envs_per_worker=4, worker_num_splits=2)
-    assert machine_defaults(16, 120.0) == dict(num_workers=16, num_envs_per_worker=4, worker_num_splits=2)
-    # Too little memory for 16 x 4 envs: fewer envs per worker first, then fewer workers.
+    assert machine_defaults(2, 24.0) == dict(num_workers=2, num_envs_per_worker=8, worker_num_splits=2)
+    assert machine_defaults(16, 120.0) == dict(num_workers=16, num_envs_per_worker=8, worker_num_splits=2)
+    # 16 x 8 envs need 50.8 GiB by the sizing; 48 of 60 GiB hold 16 x 4.
+    assert machine_defaults(16, 60.0) == dict(num_workers=16, num_envs_per_worker=4, worker_num_splits=2)
+    # Too little memory for 16 x 2 envs: fewer envs per worker first, then fewer workers.
     small = machine_defaults(16, 20.0)
     assert small["num_envs_per_worker"] == 2 and small["num_workers"] < 16
     used = LEARNER_GIB + small["num_workers"] * (WORKER_GIB + 2 * ENV_GIB)
