@@ -23,7 +23,7 @@ import signal
 import sys
 import threading
 import time
-from typing import Optional, Tuple
+from typing import Callable, Optional, Tuple
 
 from common.processes import exit_with_parent
 
@@ -156,16 +156,25 @@ class GracefulStop:
     signal; a timer on that loop polls the record and calls the runner's own `_stop_training()`,
     the path a finished run takes (checkpoint, then every component stops). A second SIGINT raises
     KeyboardInterrupt as usual, for a user who does not want to wait.
+
+    A process killed mid-run (the OOM killer) may die holding a lock the others share: the learner
+    holds the policy lock around every optimizer step, and the inference worker then waits on it
+    forever. Workers still running `dead_worker_grace_s` after a death are killed; a thread ends
+    the main process itself (`on_hard_exit`, then exit code 1) if it is still there
+    `hard_exit_after_s` after a death, for a main thread blocked on such a lock.
     """
 
     poll_interval_s = 0.5
     dead_worker_grace_s = 10.0
+    hard_exit_after_s = 40.0
 
-    def __init__(self, runner):
+    def __init__(self, runner, on_hard_exit: Optional[Callable[[str], None]] = None):
         self.runner = runner
+        self.on_hard_exit = on_hard_exit
         self.received: Optional[int] = None
         self.worker_died: Optional[Tuple[str, int]] = None  # (name, exit code) of a worker that died mid-run
         self._died_at, self._ended = 0.0, False
+        self._exited = threading.Event()
         self._previous = {}
 
     def __enter__(self) -> "GracefulStop":
@@ -191,24 +200,69 @@ class GracefulStop:
         self._timer.timeout.connect(self._poller.poll)
         for signum in STOP_SIGNALS:
             self._previous[signum] = signal.signal(signum, self._on_signal)
+        threading.Thread(target=self._watch_main_thread, name="dead-worker-watchdog", daemon=True).start()
         return self
 
     def _end_without_dead_components(self) -> None:
         # Components living in the dead process (the learner's batcher) never report that they
-        # stopped, and Sample Factory waits for every report: after a grace period, end without them.
+        # stopped, and Sample Factory waits for every report and joins every process: after a grace
+        # period, kill the workers that did not stop (blocked on the dead one's lock) and end without them.
         if not self._ended and time.time() - self._died_at > self.dead_worker_grace_s:
             self._ended = True
-            log.warning("Ending the run without the components of the dead process")
+            stuck = [process for process in self._processes() if process._process.exitcode is None]
+            for process in stuck:
+                process._process.kill()
+            log.warning("Ending the run without the components of the dead process%s",
+                        "; killed the workers that did not stop: " + ", ".join(p.name for p in stuck) if stuck else "")
             self.runner._on_everything_stopped()
+
+    def _processes(self) -> list:
+        sampler = getattr(self.runner, "sampler", None)
+        # EventLoopProcess objects; serial mode has none
+        return list(getattr(self.runner, "processes", [])) + list(getattr(sampler, "processes", []))
 
     def dead_worker(self) -> Optional[Tuple[str, int]]:
         """(name, exit code) of a worker process that has ended while the run goes on, else None."""
-        sampler = getattr(self.runner, "sampler", None)
-        processes = list(getattr(self.runner, "processes", [])) + list(getattr(sampler, "processes", []))
-        for process in processes:  # EventLoopProcess: serial mode has none
+        for process in self._processes():
             exitcode = process._process.exitcode
             if exitcode is not None:
                 return process.name, exitcode
+        return None
+
+    def _watch_main_thread(self) -> None:
+        # Runs beside a main thread that may be blocked for good, so it reaps no child (psutil only
+        # looks). A worker that ends after a normal stop began (`runner.stopped`) is not a death.
+        dead, dead_since = None, 0.0
+        while not self._exited.wait(self.poll_interval_s):
+            if dead is None:
+                if self.worker_died is not None:  # the event loop saw it first
+                    dead = self.worker_died[0]
+                elif not getattr(self.runner, "stopped", False):
+                    dead = self._ended_worker()
+                dead_since = time.monotonic()
+            elif time.monotonic() - dead_since > self.hard_exit_after_s:
+                log.error("Worker process %s died and the main process did not stop within %.0f s: exiting",
+                          dead, self.hard_exit_after_s)
+                try:
+                    if self.on_hard_exit is not None:
+                        self.on_hard_exit(dead)
+                finally:
+                    sys.stdout.flush()
+                    sys.stderr.flush()
+                    os._exit(1)  # the workers die with it (die_with_parent)
+
+    def _ended_worker(self) -> Optional[str]:
+        import psutil
+
+        for process in self._processes():
+            pid = process._process.pid
+            if pid is None:  # not started yet
+                continue
+            try:
+                if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                    return process.name
+            except psutil.NoSuchProcess:  # already reaped
+                return process.name
         return None
 
     def _on_signal(self, signum, frame) -> None:
@@ -220,6 +274,7 @@ class GracefulStop:
         log.warning("Received %s: saving a checkpoint and stopping", signal.Signals(signum).name)
 
     def __exit__(self, *exc) -> None:
+        self._exited.set()
         self._timer.stop()
         for signum, handler in self._previous.items():
             signal.signal(signum, handler)

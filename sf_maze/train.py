@@ -106,10 +106,13 @@ def run(cfg, run_dir: str) -> int:
     from sf_maze.lifecycle import GracefulStop, StartupError, install_startup_checks
 
     install_startup_checks()
+    def ended_hard(worker: str) -> None:
+        write_status(run_dir, "failed", error=f"worker process {worker} died; the main process was blocked and exited")
+
     write_status(run_dir, "running")
     try:
         cfg, runner = make_runner(cfg)
-        with GracefulStop(runner) as stop:
+        with GracefulStop(runner, on_hard_exit=ended_hard) as stop:
             status = runner.init()
             if status == ExperimentStatus.SUCCESS:
                 status = runner.run()

@@ -155,16 +155,28 @@ def test_kill_9_of_the_main_process_leaves_no_worker_and_the_relaunch_resumes(ru
 
 
 def test_a_dead_learner_stops_the_run_instead_of_hanging_it(run_dir):
-    """Sample Factory's main process waits forever on a learner that died (OOM killer on a worker)."""
+    """Sample Factory's main process waits forever on a learner that died (OOM killer on a worker),
+    and on a worker blocked on a lock the learner died holding (the policy lock, held around every
+    optimizer step, which the inference worker takes to load weights): a suspended inference worker
+    stands in for that one, as it never stops by itself either."""
     train_dir, experiment_dir = run_dir
     run = Run(train_command(train_dir, "--train_for_env_steps=1000000", "--save_every_sec=100000"))
     try:
         run.wait_for(lambda: frames_trained(run.output) > 0 and len(run.descendants()) >= 3, "training with workers")
         workers = run.descendants()
         [learner] = [p for p in workers if "LearnerWorker_p0\tpid " + str(p.pid) in run.output]
+        [inference] = [p for p in workers if "InferenceWorker_p0-w0\tpid " + str(p.pid) in run.output]
+        inference.suspend()
         learner.kill()
-        run.process.wait(timeout=120)
+        try:
+            run.process.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"the run still runs 120 s after its learner died:\n{run.output[-3000:]}") from None
         assert run.process.returncode == 1, run.output[-3000:]
+        # Killed after the grace period, or with the main process when the learner died holding the
+        # lock of a queue the main process reads (rare, and up to the moment of the kill).
+        assert ("killed the workers that did not stop: inference_proc0-0" in run.output
+                or "the main process did not stop within" in run.output), run.output[-3000:]
         with open(os.path.join(experiment_dir, "run_status.json")) as f:
             record = json.load(f)
         assert record["status"] == "failed" and "died" in record["error"], record
@@ -174,6 +186,47 @@ def test_a_dead_learner_stops_the_run_instead_of_hanging_it(run_dir):
         assert not still_running(workers)
     finally:
         run.kill_everything()
+
+
+BLOCKED_MAIN_THREAD = """
+import multiprocessing, sys, time
+from signal_slot.signal_slot import EventLoop
+from sf_maze.lifecycle import GracefulStop
+
+
+class Worker:  # what GracefulStop reads of Sample Factory's EventLoopProcess
+    def __init__(self, process):
+        self._process, self.name = process, "learner_proc0"
+
+
+class Runner:  # a runner whose event loop never turns again
+    stopped = False
+
+    def __init__(self, processes):
+        self.event_loop, self.processes = EventLoop("runner_evt_loop"), processes
+
+
+if __name__ == "__main__":
+    worker = multiprocessing.get_context("spawn").Process(target=time.sleep, args=(1,))
+    worker.start()
+    GracefulStop.hard_exit_after_s = float(sys.argv[1])
+    with GracefulStop(Runner([Worker(worker)]), on_hard_exit=lambda name: print("hard exit:", name, "died", flush=True)):
+        time.sleep(120)  # the main thread blocked on a lock the dead worker held
+    print("the main thread went on", flush=True)
+"""
+
+
+def test_a_blocked_main_thread_still_exits_after_a_worker_died(tmp_path):
+    """The main process may itself block on a queue lock the dead process held; then no event-loop
+    timer runs, and only GracefulStop's thread can end the run."""
+    script = tmp_path / "blocked_main.py"
+    script.write_text(BLOCKED_MAIN_THREAD)
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, str(script), "2"], cwd=REPO, capture_output=True, text=True, timeout=60,
+                          env=dict(os.environ, PYTHONPATH=REPO))
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "hard exit: learner_proc0 died" in done.stdout, done.stdout + done.stderr
+    assert time.monotonic() - started < 30
 
 
 def test_sbatch_template_checkpoints_and_requeues_on_the_time_limit_signal(tmp_path):
