@@ -15,7 +15,7 @@ import queue
 import signal
 import time
 from dataclasses import dataclass
-from typing import Any, List
+from typing import Any, Callable, List
 
 import numpy as np
 import torch
@@ -53,12 +53,21 @@ class SharedPolicy:
     def _vector(self) -> torch.Tensor:
         return torch.from_numpy(np.frombuffer(self.buffer, dtype=np.float32))
 
-    def publish(self, modules: List[torch.nn.Module]) -> None:
+    def publish(self, modules: List[torch.nn.Module], check_alive: Callable[[], None] = lambda: None) -> None:
+        """Copy the weights out; `check_alive` (it raises when an actor died) runs every second the lock is held.
+
+        An actor killed while it copies (the OOM killer) never releases the lock: waiting for it
+        without a check would hang the learner for good.
+        """
         params = [p for module in modules for p in module.parameters()]
         flat = torch.nn.utils.parameters_to_vector(params).detach().float().cpu()
-        with self.lock:
+        while not self.lock.acquire(timeout=1.0):
+            check_alive()
+        try:
             self._vector().copy_(flat)
             self.version.value += 1
+        finally:
+            self.lock.release()
 
     def load(self, modules: List[torch.nn.Module], seen: int) -> int:
         """Copy the weights in if newer than version `seen` -> the version now held."""
@@ -76,7 +85,7 @@ class SharedState:
     replay_total: Any  # RawArray int64 (rings,): steps written per replay ring
     actor_steps: Any  # RawArray int64 (actors,): env steps each actor took in this session
     step_limit: Any  # RawValue int64: actors pause while the run's env steps reach it; -1 = no limit
-    stop: Any  # Event: the learner asks the actors to finish
+    stop: Any  # RawValue bool: the learner asks the actors to finish (no lock a killed actor could keep)
     episodes: Any  # Queue of (return, length) per finished episode
     policy: SharedPolicy
 
@@ -84,7 +93,7 @@ class SharedState:
     def create(context, rings: int, actors: int, num_params: int) -> "SharedState":
         limit = context.RawValue(ctypes.c_int64, -1)
         return SharedState(context.RawArray(ctypes.c_int64, rings), context.RawArray(ctypes.c_int64, actors), limit,
-                           context.Event(), context.Queue(), SharedPolicy(context, num_params))
+                           context.RawValue(ctypes.c_bool, False), context.Queue(), SharedPolicy(context, num_params))
 
     def totals(self) -> np.ndarray:
         return np.frombuffer(self.replay_total, dtype=np.int64)
@@ -116,7 +125,7 @@ def actor_main(index: int, cfg: dict, spec_dict: dict, num_actions: int, shared:
     steps = shared.steps()
 
     collector = Collector(envs, spec, replay, first_ring)
-    while not shared.stop.is_set():
+    while not shared.stop.value:
         run_steps = start_env_steps + int(steps.sum())
         limit = shared.step_limit.value
         if 0 <= limit <= run_steps:
@@ -138,6 +147,10 @@ def actor_main(index: int, cfg: dict, spec_dict: dict, num_actions: int, shared:
         env.close()
 
 
+class ActorDied(RuntimeError):
+    """An actor process ended while the run goes on (the OOM killer, a crash); the message is one line."""
+
+
 class ActorPool:
     """Starts, watches and stops the actor processes of one learner."""
 
@@ -153,7 +166,9 @@ class ActorPool:
     def check_alive(self) -> None:
         dead = [p for p in self.processes if not p.is_alive()]
         if dead:
-            raise RuntimeError(f"actor process {dead[0].name} exited with code {dead[0].exitcode}; see its log above")
+            code = dead[0].exitcode
+            how = f" ({signal.Signals(-code).name})" if code is not None and code < 0 else ""
+            raise ActorDied(f"actor process {dead[0].name} exited with code {code}{how}; see its log above")
 
     def drain_episodes(self) -> List[tuple]:
         out = []
@@ -165,7 +180,7 @@ class ActorPool:
 
     def stop(self, timeout: float = 10.0) -> None:
         """Ask the actors to finish, then kill any that do not within `timeout` seconds."""
-        self.shared.stop.set()
+        self.shared.stop.value = True
         deadline = time.time() + timeout
         for process in self.processes:
             process.join(max(0.0, deadline - time.time()))

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from dreamer import checkpoint as ckpt
-from dreamer.actors import ActorPool, SharedState, acting_modules
+from dreamer.actors import ActorDied, ActorPool, SharedState, acting_modules
 from dreamer.agent import Actor, Dreamer, batch_to_tensors
 from dreamer.collect import Collector, make_envs
 from dreamer.config import (ARCHITECTURE_KEYS, ConfigError, agent_kwargs, build, check_env_name, coerce, defaults,
@@ -164,7 +164,7 @@ class Trainer:
         from tqdm import tqdm
 
         self.bar = tqdm(total=self.cfg["steps"], initial=self.env_steps, unit="step", mininterval=1.0, dynamic_ncols=True)
-        pool = None
+        pool, died = None, None
         try:
             if self.cfg["actors"] > 0:
                 self.shared.policy.publish(self.acting)
@@ -176,6 +176,9 @@ class Trainer:
                 self.run_serial()
         except KeyboardInterrupt:
             print("\nInterrupted: saving a checkpoint", file=sys.stderr)
+        except ActorDied as error:  # what the learner holds is sound: keep it, then fail
+            died = error
+            print(f"\n{error}: saving a checkpoint", file=sys.stderr)
         finally:
             self.bar.close()
             if pool is not None:
@@ -187,6 +190,8 @@ class Trainer:
         self.logger.close()
         for env in self.envs:
             env.close()
+        if died is not None:
+            raise died
 
     def update_step_limit(self) -> None:
         """With a replay ratio, actors wait once they are two gradient steps' worth ahead of the learner."""
@@ -212,7 +217,7 @@ class Trainer:
             if self.agent.grad_steps < self.grad_steps_due():
                 self.train_step()
                 if self.agent.grad_steps % cfg["policy_every"] == 0:
-                    self.shared.policy.publish(self.acting)
+                    self.shared.policy.publish(self.acting, pool.check_alive)
             else:
                 time.sleep(0.002)
             self.update_step_limit()
@@ -281,7 +286,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     trainer = Trainer(cfg, checkpoint)
     # SIGTERM (a cluster's pre-emption, `kill`) stops like Ctrl-C: actors stopped, checkpoint saved.
     signal.signal(signal.SIGTERM, _interrupt)
-    trainer.run()
+    try:
+        trainer.run()
+    except ActorDied as error:
+        print(f"dreamer.train: error: {error}; the checkpoint in {cfg['logdir']} is saved: relaunch the same "
+              "command to resume", file=sys.stderr, flush=True)
+        return 1
     print(f"Done: {trainer.env_steps} env steps, {trainer.agent.grad_steps} grad steps, "
           f"{trainer.episodes} episodes; checkpoint in {cfg['logdir']}", flush=True)
     return 0

@@ -1,5 +1,6 @@
 """Dreamer with actor processes, through the real CLI: the replay ratio holds, SIGTERM saves a checkpoint
-and the run resumes from it, and a `kill -9` of the learner leaves no actor behind."""
+and the run resumes from it, a `kill -9` of the learner leaves no actor behind, and a killed actor
+fails the run in one line instead of hanging it."""
 import json
 import os
 import signal
@@ -68,6 +69,27 @@ def test_kill_9_of_the_learner_leaves_no_actor(tmp_path):
     assert not left, [child.cmdline() for child in left]
 
 
+def test_a_killed_actor_fails_the_run_in_one_line_and_keeps_a_checkpoint(tmp_path):
+    logdir = str(tmp_path / "run")
+    process, children = start_and_wait_for_training(logdir)
+    actor = next(p for p in children if "spawn_main" in " ".join(p.cmdline()))
+    actor.kill()
+    try:
+        out, _ = process.communicate(timeout=90)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise AssertionError("the run still runs 90 s after an actor died") from None
+    left = wait_gone(children, timeout=10)
+    for child in left:
+        child.kill()
+    assert process.returncode == 1, out[-3000:]
+    assert "dreamer.train: error: actor process dreamer-actor-" in out and "exited with code -9 (SIGKILL)" in out, out[-3000:]
+    assert "Traceback" not in out, out[-3000:]
+    assert not left, [child.cmdline() for child in left]
+    saved = torch.load(os.path.join(logdir, "checkpoint.pt"), map_location="cpu", weights_only=False)
+    assert saved["agent"]["grad_steps"] >= 1
+
+
 def test_sigterm_saves_a_checkpoint_and_the_run_resumes_from_it(tmp_path):
     logdir = str(tmp_path / "run")
     process, children = start_and_wait_for_training(logdir, grad_steps=40)
@@ -92,3 +114,42 @@ def test_sigterm_saves_a_checkpoint_and_the_run_resumes_from_it(tmp_path):
     assert resumed and resumed[0]["env_steps"] > steps and resumed[-1]["stats/grad_steps"] > grads
     final = torch.load(os.path.join(logdir, "checkpoint.pt"), map_location="cpu", weights_only=False)
     assert final["env_steps"] >= steps + 400 and sum(final["replay"]["total"]) > sum(saved["replay"]["total"])
+
+
+def _hold_forever(lock, holding) -> None:
+    lock.acquire()
+    holding.set()
+    time.sleep(600)
+
+
+def test_an_actor_killed_while_it_loads_weights_fails_the_learner_instead_of_hanging_it():
+    """An actor holds the policy lock while it copies new weights in; killed there (the OOM killer),
+    it never releases it, and the learner's next publish used to wait for it forever."""
+    import multiprocessing
+    import threading
+    from types import SimpleNamespace
+
+    from dreamer.actors import ActorPool, SharedPolicy
+
+    context = multiprocessing.get_context("fork")  # the child only takes the lock
+    module = torch.nn.Linear(3, 2)
+    policy = SharedPolicy(context, sum(p.numel() for p in module.parameters()))
+    holding = context.Event()
+    actor = context.Process(target=_hold_forever, args=(policy.lock, holding), name="dreamer-actor-0")
+    actor.start()
+    assert holding.wait(30)
+    actor.kill()
+    outcome = []
+
+    def publish():
+        try:
+            policy.publish([module], lambda: ActorPool.check_alive(SimpleNamespace(processes=[actor])))
+            outcome.append("published")
+        except RuntimeError as error:
+            outcome.append(str(error))
+
+    learner = threading.Thread(target=publish, daemon=True)
+    learner.start()
+    learner.join(30)
+    assert not learner.is_alive(), "publish still waits on the lock the killed actor held"
+    assert outcome == ["actor process dreamer-actor-0 exited with code -9 (SIGKILL); see its log above"], outcome
