@@ -17,6 +17,8 @@ import multiprocessing
 import os
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from typing import Dict, List, Optional
 
 import numpy as np
@@ -31,6 +33,10 @@ log = logging.getLogger(__name__)
 META_FILE = "generation.json"
 # Settings that change the content of a file; a rerun into the same folder must agree on them.
 CONTENT_ARGS = ("env", "seed", "steps", "epsilon")
+
+
+class WorkerDied(RuntimeError):
+    """A worker process ended mid-run; the message is one line."""
 
 
 def episode_filename(index: int) -> str:
@@ -158,13 +164,22 @@ def generate(args: argparse.Namespace) -> List[int]:
     else:
         log.info("%d workers, each holding its own env (~1 GB each)", workers)
         start = time.time()
-        # spawn, not fork: a forked MuJoCo / GL context is not safe to reuse.
-        with multiprocessing.get_context("spawn").Pool(workers, initializer=worker_env, initargs=(args.env,)) as pool:
-            for index in pool.imap_unordered(_make_one, jobs):
-                done.append(index)
-                progress.update()
-                progress.set_postfix(
-                    ep_per_hour_per_worker=f"{episodes_per_hour(len(done), time.time() - start, workers):.0f}")
+        # spawn, not fork: a forked MuJoCo / GL context is not safe to reuse. An executor, not a
+        # multiprocessing.Pool: a Pool replaces a killed worker (the OOM killer) and waits forever for
+        # its episode; the executor raises BrokenProcessPool.
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=worker_env,
+                                 initargs=(args.env,)) as pool:
+            try:
+                for future in as_completed([pool.submit(_make_one, job) for job in jobs]):
+                    done.append(future.result())
+                    progress.update()
+                    progress.set_postfix(
+                        ep_per_hour_per_worker=f"{episodes_per_hour(len(done), time.time() - start, workers):.0f}")
+            except BrokenProcessPool:
+                progress.close()
+                raise WorkerDied(f"a worker process died (the OOM killer? each holds ~1 GB); {len(done)} of "
+                                 f"{len(todo)} episodes were written and are kept: rerun the same command to make "
+                                 "the rest") from None
     progress.close()
     rate = episodes_per_hour(len(done), time.time() - start, workers)
     log.info("%d episodes of %d steps in %.0f s on %d worker(s): %.0f episodes/hour per worker",
@@ -217,7 +232,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     check_args(args)
     start = time.time()
-    written = generate(args)
+    try:
+        written = generate(args)
+    except WorkerDied as error:
+        print(f"probing.generate: error: {error}", file=sys.stderr)
+        return 1
     log.info("wrote %d episodes in %.0f s", len(written), time.time() - start)
     return 0
 

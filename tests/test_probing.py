@@ -169,6 +169,41 @@ def test_killed_generation_resumes(tmp_path):
         _generate(out, episodes=3, steps=200, seed=6)  # a different seed must not mix into this folder
 
 
+def test_a_killed_worker_ends_a_pooled_generation_in_one_line_and_a_rerun_finishes_it(tmp_path):
+    """multiprocessing.Pool replaces a killed worker (the OOM killer) and waits for its episode forever."""
+    import psutil
+
+    out = str(tmp_path / "gen")
+    command = [sys.executable, "-m", "probing.generate", f"--env={ENV}", "--episodes=4", f"--out={out}",
+               "--steps=200", "--seed=5", "--workers=2"]
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=dict(os.environ, PYTHONPATH=REPO))
+    try:
+        deadline = time.time() + 150
+        while time.time() < deadline and not glob.glob(os.path.join(out, "episode_*.npz")):
+            assert process.poll() is None, process.communicate()
+            time.sleep(0.2)
+        workers = [p for p in psutil.Process(process.pid).children() if "spawn_main" in " ".join(p.cmdline())]
+        assert len(workers) == 2, [p.cmdline() for p in workers]
+        workers[0].kill()
+        try:
+            _, err = process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("the generator still runs 60 s after a worker died") from None
+    finally:
+        process.kill()
+        process.wait()
+    assert process.returncode == 1, err[-3000:]
+    assert "probing.generate: error: a worker process died" in err and "Traceback" not in err, err[-3000:]
+    assert not [p for p in workers[1:] if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    kept = sorted(glob.glob(os.path.join(out, "episode_*.npz")))
+    assert 1 <= len(kept) < 4, kept
+    for path in kept:
+        load_episode(path)
+    _generate(out, episodes=4, steps=200, seed=5, workers=2)
+    assert sorted(os.listdir(out)) == [generate.episode_filename(i) for i in range(4)] + ["generation.json"]
+
+
 # ---- loader --------------------------------------------------------------------------------------
 def _write(path, steps=5, **overrides):
     data = {key: np.zeros((steps + 1, *shape), np.uint8 if kind == "uint8" else np.float64)
