@@ -237,7 +237,7 @@ class GracefulStop:
             if dead is None:
                 if self.worker_died is not None:  # the event loop saw it first
                     dead = self.worker_died[0]
-                elif not getattr(self.runner, "stopped", False):
+                elif not self.runner.stopped:
                     dead = self._ended_worker()
                 dead_since = time.monotonic()
             elif time.monotonic() - dead_since > self.hard_exit_after_s:
@@ -255,11 +255,9 @@ class GracefulStop:
         import psutil
 
         for process in self._processes():
-            pid = process._process.pid
-            if pid is None:  # not started yet
-                continue
+            pid = process._process.pid  # None: not started yet
             try:
-                if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                if pid is not None and not still_running([psutil.Process(pid)]):
                     return process.name
             except psutil.NoSuchProcess:  # already reaped
                 return process.name

@@ -106,6 +106,7 @@ def run(cfg, run_dir: str) -> int:
     from sf_maze.lifecycle import GracefulStop, StartupError, install_startup_checks
 
     install_startup_checks()
+
     def ended_hard(worker: str) -> None:
         write_status(run_dir, "failed", error=f"worker process {worker} died; the main process was blocked and exited")
 
