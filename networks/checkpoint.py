@@ -37,7 +37,8 @@ def checkpoint_safe_globals() -> List[Any]:
 def read_sf_checkpoint(path: str) -> Dict[str, Any]:
     """Any checkpoint Sample Factory writes (checkpoint_*.pth, best_*.pth), as its dict:
     {"model": state dict, "env_steps": int, "train_step": int, "best_performance": numpy scalar
-    (best_* and later checkpoints), "optimizer": ..., "curr_lr": float}.
+    (best_* and later checkpoints), "optimizer": ..., "curr_lr": float}. A weights-only checkpoint
+    (sf_maze.export, the agents in pretrained/) has no "optimizer": nothing here reads it.
 
     Loads with weights_only=True (tensors, plain data and numpy scalars only, no code), on the CPU.
     Raises FileNotFoundError for a missing file and ValueError naming the file for one that is

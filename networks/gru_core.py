@@ -1,5 +1,5 @@
 """GRU memory core: LSTMCore's interface with a single (B, H) state."""
-from typing import Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 import torch
 from torch import nn
@@ -20,7 +20,25 @@ class GRUCore(FlatStateStep, nn.Module):
         self.gru = nn.GRU(input_size, hidden_size)
         self.input_size, self.hidden_size = input_size, hidden_size
         self.out_size: int = hidden_size
-        self.state_size: int = hidden_size
+        self.state_size: int = self.flat_state_size(hidden_size=hidden_size)
+
+    # networks.core_loading's registry protocol (see LSTMCore).
+    @classmethod
+    def from_sizes(cls, input_size: int, hidden_size: int, **other_cores_sizes) -> "GRUCore":
+        return cls(input_size, hidden_size)
+
+    @staticmethod
+    def flat_state_size(hidden_size: int, **other_cores_sizes) -> int:
+        return hidden_size
+
+    @staticmethod
+    def matches_state_dict(state: Dict[str, torch.Tensor]) -> bool:
+        return "gru.weight_ih_l0" in state
+
+    @classmethod
+    def sized_from_state_dict(cls, state: Dict[str, torch.Tensor]) -> "GRUCore":
+        gates, input_size = state["gru.weight_ih_l0"].shape
+        return cls(input_size, gates // 3)
 
     def initial_state(self, batch_size: int) -> torch.Tensor:
         return self.gru.weight_ih_l0.new_zeros(batch_size, self.hidden_size)

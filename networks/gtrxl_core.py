@@ -1,7 +1,7 @@
 """Gated Transformer-XL core (Parisotto et al. 2019, "Stabilizing Transformers for RL") whose memory of
 the last M layer inputs travels in a fixed-size state, so an RL trainer can carry it like an LSTM's."""
 import math
-from typing import Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 import torch
 from torch import nn
@@ -104,7 +104,32 @@ class GTrXLCore(FlatStateStep, nn.Module):
         self.out_norm = nn.LayerNorm(d_model)
         nn.init.constant_(self.out_norm.weight, OUTPUT_GAIN)
         self.out_size: int = d_model
-        self.state_size: int = memory_length * (1 + num_layers * d_model)
+        self.state_size: int = self.flat_state_size(hidden_size=d_model, gtrxl_memory=memory_length,
+                                                    gtrxl_layers=num_layers)
+
+    # networks.core_loading's registry protocol (see LSTMCore); `hidden_size` is d_model.
+    @classmethod
+    def from_sizes(cls, input_size: int, hidden_size: int, gtrxl_memory: int, gtrxl_layers: int, gtrxl_heads: int,
+                   **other_cores_sizes) -> "GTrXLCore":
+        return cls(input_size, d_model=hidden_size, num_layers=gtrxl_layers, num_heads=gtrxl_heads,
+                   memory_length=gtrxl_memory)
+
+    @staticmethod
+    def flat_state_size(hidden_size: int, gtrxl_memory: int, gtrxl_layers: int, **other_cores_sizes) -> int:
+        return gtrxl_memory * (1 + gtrxl_layers * hidden_size)  # valid flags (M) + memory (M, L, D)
+
+    @staticmethod
+    def matches_state_dict(state: Dict[str, torch.Tensor]) -> bool:
+        return "layers.0.position_bias" in state
+
+    @classmethod
+    def sized_from_state_dict(cls, state: Dict[str, torch.Tensor]) -> "GTrXLCore":
+        # ff_size is no build flag but is read back, so a core built with another one still loads.
+        d_model, input_size = state["input_projection.weight"].shape
+        heads, memory_plus_one = state["layers.0.position_bias"].shape
+        num_layers = len({key.split(".")[1] for key in state if key.startswith("layers.")})
+        return cls(input_size, d_model=d_model, num_layers=num_layers, num_heads=heads,
+                   memory_length=memory_plus_one - 1, ff_size=state["layers.0.ff.0.weight"].shape[0])
 
     def initial_state(self, batch_size: int) -> State:
         weight = self.input_projection.weight

@@ -1,7 +1,7 @@
 """Linear Recurrent Unit core (Orvieto et al. 2023, "Resurrecting Recurrent Neural Networks"): a complex
 diagonal linear recurrence, run as a parallel scan over a sequence and step by step in rollouts."""
 import math
-from typing import Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 import torch
 from torch import nn
@@ -110,7 +110,27 @@ class LRUCore(FlatStateStep, nn.Module):
         self.out_norm = nn.LayerNorm(d_model)
         nn.init.constant_(self.out_norm.weight, OUTPUT_GAIN)
         self.out_size: int = d_model
-        self.state_size: int = 2 * num_layers * state_size
+        self.state_size: int = self.flat_state_size(lru_state=state_size, lru_layers=num_layers)
+
+    # networks.core_loading's registry protocol (see LSTMCore); `hidden_size` is d_model.
+    @classmethod
+    def from_sizes(cls, input_size: int, hidden_size: int, lru_state: int, lru_layers: int,
+                   **other_cores_sizes) -> "LRUCore":
+        return cls(input_size, d_model=hidden_size, state_size=lru_state, num_layers=lru_layers)
+
+    @staticmethod
+    def flat_state_size(lru_state: int, lru_layers: int, **other_cores_sizes) -> int:
+        return 2 * lru_layers * lru_state  # real and imaginary parts
+
+    @staticmethod
+    def matches_state_dict(state: Dict[str, torch.Tensor]) -> bool:
+        return "layers.0.lru.nu_log" in state
+
+    @classmethod
+    def sized_from_state_dict(cls, state: Dict[str, torch.Tensor]) -> "LRUCore":
+        d_model, input_size = state["input_projection.weight"].shape
+        num_layers = len({key.split(".")[1] for key in state if key.startswith("layers.")})
+        return cls(input_size, d_model=d_model, state_size=state["layers.0.lru.nu_log"].shape[0], num_layers=num_layers)
 
     def initial_state(self, batch_size: int) -> torch.Tensor:
         return torch.zeros(self.num_layers, batch_size, self.lru_state_size, dtype=torch.complex64,

@@ -1,5 +1,5 @@
 """LSTM memory core: the paper's IMPALA core, with the flat-state interface every core shares."""
-from typing import Optional, Tuple, Union
+from typing import Dict, Optional, Tuple, Union
 
 import torch
 from torch import nn
@@ -29,7 +29,26 @@ class LSTMCore(FlatStateStep, nn.Module):
         self.lstm = nn.LSTM(input_size, hidden_size)
         self.input_size, self.hidden_size = input_size, hidden_size
         self.out_size: int = hidden_size
-        self.state_size: int = 2 * hidden_size
+        self.state_size: int = self.flat_state_size(hidden_size=hidden_size)
+
+    # What networks.core_loading's registry asks of every core: build from the common sizes, state size
+    # without building (Sample Factory sizes its buffers from cfg), and recognise/rebuild from weights.
+    @classmethod
+    def from_sizes(cls, input_size: int, hidden_size: int, **other_cores_sizes) -> "LSTMCore":
+        return cls(input_size, hidden_size)
+
+    @staticmethod
+    def flat_state_size(hidden_size: int, **other_cores_sizes) -> int:
+        return 2 * hidden_size  # [h, c], as Sample Factory's own get_rnn_size counts it
+
+    @staticmethod
+    def matches_state_dict(state: Dict[str, torch.Tensor]) -> bool:
+        return "lstm.weight_ih_l0" in state
+
+    @classmethod
+    def sized_from_state_dict(cls, state: Dict[str, torch.Tensor]) -> "LSTMCore":
+        gates, input_size = state["lstm.weight_ih_l0"].shape
+        return cls(input_size, gates // 4)
 
     def initial_state(self, batch_size: int) -> State:
         zeros = self.lstm.weight_ih_l0.new_zeros(batch_size, self.hidden_size)

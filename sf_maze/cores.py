@@ -3,20 +3,22 @@ Factory drive every core of `networks/`.
 
 Sample Factory carries each env's recurrent state as one float32 (B, N) row and sizes every buffer
 with `get_rnn_size(cfg)`, which only knows its own GRU/LSTM; sf_maze.patches makes it ask
-`core_state_size` here.
+`core_state_size` here, which asks the core registry of networks.core_loading (so a core added there
+with `register_core` is a --maze_core choice with the right buffers).
 """
 import torch
 from sample_factory.model.core import ModelCore
 from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
-from networks.core_loading import CORE_DEFAULTS, CORE_NAMES, build_core
+from networks import core_loading
+from networks.core_loading import CORE_DEFAULTS, build_core, core_names
 
 _FLAG_HELP = "Memory core: lstm (the paper's IMPALA LSTM), gru, gtrxl (gated transformer-XL), lru (linear recurrent unit)"
 
 
 def add_core_args(parser) -> None:
     p = parser
-    p.add_argument("--maze_core", default="lstm", choices=CORE_NAMES, help=_FLAG_HELP + "; width: --rnn_size")
+    p.add_argument("--maze_core", default="lstm", choices=core_names(), help=_FLAG_HELP + "; width: --rnn_size")
     d = CORE_DEFAULTS
     p.add_argument("--maze_gtrxl_memory", default=d["gtrxl_memory"], type=int,
                    help="GTrXL: past steps M each step attends to (carried in the recurrent state)")
@@ -34,17 +36,8 @@ def core_kwargs(cfg) -> dict:
 
 
 def core_state_size(cfg) -> int:
-    """Floats per env in a core's flat recurrent state (MazeMemoryCore checks the core agrees)."""
-    name, k = getattr(cfg, "maze_core", "lstm"), core_kwargs(cfg)
-    if name == "lstm":
-        return 2 * k["hidden_size"]  # [h, c], as Sample Factory's own get_rnn_size counts it
-    if name == "gru":
-        return k["hidden_size"]
-    if name == "gtrxl":
-        return k["gtrxl_memory"] * (1 + k["gtrxl_layers"] * k["hidden_size"])
-    if name == "lru":
-        return 2 * k["lru_layers"] * k["lru_state"]
-    raise ValueError(f"Unknown core {name!r}; expected one of {', '.join(CORE_NAMES)}")
+    """Floats per env in a core's flat recurrent state (build_core checks the built core agrees)."""
+    return core_loading.core_state_size(getattr(cfg, "maze_core", "lstm"), **core_kwargs(cfg))
 
 
 class MazeMemoryCore(ModelCore):
@@ -62,8 +55,6 @@ class MazeMemoryCore(ModelCore):
     def __init__(self, cfg, input_size: int):
         super().__init__(cfg)
         self.net = build_core(cfg.maze_core, input_size, **core_kwargs(cfg))
-        if self.net.state_size != core_state_size(cfg):
-            raise AssertionError(f"{cfg.maze_core}: core state {self.net.state_size} != buffer size {core_state_size(cfg)}")
         self.core_output_size = self.net.out_size
 
     def forward(self, head_output, rnn_states):
