@@ -25,12 +25,12 @@ from dreamer import checkpoint as ckpt
 from dreamer.actors import ActorDied, ActorPool, SharedState, acting_modules
 from dreamer.agent import Actor, Dreamer, batch_to_tensors
 from dreamer.collect import Collector, make_envs
-from dreamer.config import (ARCHITECTURE_KEYS, ConfigError, agent_kwargs, build, check_env_name, coerce, defaults,
-                            help_text, parse_argv)
+from common.cli import InputError
+from dreamer.config import ARCHITECTURE_KEYS, agent_kwargs, build, coerce, defaults, help_text, parse_argv
 from dreamer.logger import Logger
 from dreamer.observations import ObsSpec
 from dreamer.replay import Replay, SequenceSampler
-from envs import make_env
+from envs import check_env_name, make_env
 
 
 def resolve_config(argv: List[str]) -> Tuple[dict, Optional[dict]]:
@@ -44,7 +44,7 @@ def resolve_config(argv: List[str]) -> Tuple[dict, Optional[dict]]:
     saved, typed = checkpoint["config"], defaults()
     for key in (*ARCHITECTURE_KEYS, "preset"):
         if key in overrides and (coerce(key, overrides[key], typed[key]) if key in typed else overrides[key]) != saved.get(key):
-            raise ConfigError(f"--{key}={overrides[key]} differs from the run in {config['logdir']} "
+            raise InputError(f"--{key}={overrides[key]} differs from the run in {config['logdir']} "
                               f"({key}={saved.get(key)!r}); use another --logdir to start a new run")
     return build({k: v for k, v in overrides.items() if k != "preset"}, base=saved), checkpoint
 
@@ -255,15 +255,15 @@ def check_counts(cfg) -> None:
     """The env a Dreamer agent can play and the counts above; InputError (one line) otherwise."""
     from common.cli import check_at_least
 
-    check_env_name(cfg["env"])  # refuses teacher envs, naming the student ones
+    check_env_name(cfg["env"], trainable=True)  # refuses teacher envs, naming the student ones
     check_at_least(1, **{key: cfg[key] for key in POSITIVE_KEYS if key in cfg})
     check_at_least(0, seed=cfg.get("seed"), prefill=cfg.get("prefill"), pretrain=cfg.get("pretrain"),
                    threads=cfg.get("threads"), mlp_layers=cfg.get("mlp_layers"))
     for key in ("model_lr", "actor_lr", "critic_lr"):
         if key in cfg and not cfg[key] > 0:
-            raise ConfigError(f"--{key}={cfg[key]}; pass a positive learning rate")
+            raise InputError(f"--{key}={cfg[key]}; pass a positive learning rate")
     if "gamma" in cfg and not 0 < cfg["gamma"] <= 1:
-        raise ConfigError(f"--gamma={cfg['gamma']}; pass a discount in (0, 1]")
+        raise InputError(f"--gamma={cfg['gamma']}; pass a discount in (0, 1]")
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -274,7 +274,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         cfg, checkpoint = resolve_config(argv)
         check_counts(cfg)
-    except (ConfigError, ValueError, FileNotFoundError) as error:
+    except (InputError, ValueError, FileNotFoundError) as error:
         from common.cli import report_input_error  # the repo's one "one line, exit 2" helper
 
         return report_input_error("dreamer.train", error)
@@ -294,7 +294,37 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 1
     print(f"Done: {trainer.env_steps} env steps, {trainer.agent.grad_steps} grad steps, "
           f"{trainer.episodes} episodes; checkpoint in {cfg['logdir']}", flush=True)
+    print("\n".join(next_steps(cfg, argv, trainer.env_steps)), flush=True)
     return 0
+
+
+def next_steps(cfg: dict, argv: List[str], env_steps: int) -> List[str]:
+    """The lines a run ends with: where it is, how far it got, and one command each to continue,
+    score and watch it, and where its curves are (paths as given, relative ones from the same folder)."""
+    import json
+    import shlex
+
+    logdir, env = cfg["logdir"], cfg["env"]
+    checkpoint = os.path.join(logdir, ckpt.FILENAME)
+    if not os.path.exists(checkpoint):
+        return [f"dreamer.train: no checkpoint was saved; the run folder is {logdir}"]
+    overrides = parse_argv(argv)
+    if env_steps >= cfg["steps"]:  # the same command would stop at once: ask for as many steps again
+        overrides["steps"], continue_label = str(env_steps + cfg["steps"]), "train more"
+    else:
+        continue_label = "continue"
+    # dreamer.evaluate has no command line: a one-liner (double quotes inside, so the shell quoting stays plain)
+    score = (f"from dreamer.evaluate import evaluate; r = evaluate({json.dumps(logdir)}, {json.dumps(env)}, "
+             f"episodes=20, out={json.dumps(os.path.join(logdir, 'eval'))}); print(r[\"mean\"], r[\"std\"])")
+    rows = [
+        ("run folder", f"{logdir}  (metrics.jsonl and tensorboard summaries)"),
+        ("checkpoint", f"{checkpoint}  ({env_steps} env steps of {cfg['steps']})"),
+        (continue_label, shlex.join(["python", "-m", "dreamer.train", *(f"--{k}={v}" for k, v in overrides.items())])),
+        ("score", shlex.join(["python", "-c", score])),
+        ("watch (mp4)", shlex.join(["python", "-m", "dreamer.enjoy", f"--env={env}", f"--logdir={logdir}"])),
+        ("curves", shlex.join(["tensorboard", f"--logdir={logdir}"])),
+    ]
+    return ["dreamer.train: next steps"] + [f"  {label:<11} {text}" for label, text in rows]
 
 
 if __name__ == "__main__":

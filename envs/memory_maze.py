@@ -92,6 +92,30 @@ def import_memory_maze_tasks():
     return tasks
 
 
+# At every reset dm_control's UprightInitializer (walkers/initializers) zeroes the walker's velocity
+# with Entity.set_velocity, which for Memory Maze's ball walker (slide and hinge joints, no free
+# joint) only logs this through absl: the walker's joints were just reset to rest, nothing is wrong.
+VELOCITY_WARNING = "Cannot set velocity on Entity with no free joint."
+
+
+class DropMessage(logging.Filter):
+    """Drops log records whose message is exactly `message`; every other record passes."""
+
+    def __init__(self, message: str):
+        super().__init__()
+        self.message = message
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != self.message
+
+
+def quiet_velocity_warning() -> None:
+    """Filters VELOCITY_WARNING, and only it, off absl's logger in this process (idempotent)."""
+    absl_logger = logging.getLogger("absl")
+    if not any(isinstance(f, DropMessage) and f.message == VELOCITY_WARNING for f in absl_logger.filters):
+        absl_logger.addFilter(DropMessage(VELOCITY_WARNING))
+
+
 def _spec_to_space(spec) -> spaces.Box:
     dtype = np.dtype(spec.dtype)
     low = getattr(spec, "minimum", -np.inf)
@@ -142,6 +166,7 @@ class MemoryMazeEnv(gym.Env):
             self.metadata = dict(self.metadata, render_fps=self.task_kwargs["control_freq"])
 
         tasks = import_memory_maze_tasks()
+        quiet_velocity_warning()  # here, not at import: in each process that builds an env
         from envs.fast_memory_maze import build_task  # imported late: it needs the GL backend chosen
 
         task_fn = getattr(tasks, f"memory_maze_{size}")

@@ -7,6 +7,7 @@ import numpy as np
 from gymnasium import spaces
 
 from envs import env_family, make_env, mix_seed  # mix_seed: Sample Factory resets env i with seed=i alone
+from sf_maze.quiet import quiet_sample_factory_warnings
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +20,12 @@ class SampleFactoryObservation(gym.Wrapper):
     {"obs": image, "last_action": (A,) one-hot float32, "last_reward": (1,) float32}, both zero at an
     episode's first step (IMPALA's core input; the offline datasets store them the same way).
     """
+
+    # One agent per env, said here: Sample Factory asks `hasattr(env, "num_agents")` of the env it is
+    # given, and gymnasium's Wrapper answers a missing attribute by searching the wrapped envs with a
+    # deprecation warning, once per env built.
+    num_agents = 1
+    is_multiagent = False
 
     def __init__(self, env: gym.Env, run_seed: Optional[int], last_action_reward: bool = False):
         super().__init__(env)
@@ -65,5 +72,6 @@ def make_sf_env(full_env_name: str, cfg=None, env_config=None, render_mode: Opti
     run_seed = getattr(cfg, "seed", None) if cfg is not None else None
     env_index = env_config.env_id if env_config is not None and hasattr(env_config, "env_id") else 0
     env = make_env(full_env_name, seed=mix_seed(run_seed, env_index), render_mode=render_mode, **overrides)
+    quiet_sample_factory_warnings()  # after the env: building it puts DeprecationWarnings back in front
     last_action_reward = bool(getattr(cfg, "maze_last_action_reward", False)) if cfg is not None else False
     return SampleFactoryObservation(env, run_seed, last_action_reward)

@@ -11,7 +11,7 @@ from envs import is_amaze
 from sf_maze.checks import (check_run_inputs, env_step_budget, input_errors_exit_2, quiet_sample_factory,
                             reached_env_steps)
 from sf_maze.params import LEGACY_DEFAULTS, add_maze_args, maze_defaults
-from sf_maze.run_status import write_status
+from evaluation.run_status import write_status
 
 def register_components() -> None:
     """Registers every env name and our model with Sample Factory and installs sf_maze's patches in
@@ -104,8 +104,11 @@ def run(cfg, run_dir: str) -> int:
     from sample_factory.train import make_runner
 
     from sf_maze.lifecycle import GracefulStop, StartupError, install_startup_checks
+    from sf_maze.quiet import profiler_trees_to_log_file, quiet_sample_factory_warnings
 
     install_startup_checks()
+    quiet_sample_factory_warnings()  # the main process learns too in serial mode; InWorker covers the workers
+    profiler_trees_to_log_file(cfg)
 
     def ended_hard(worker: str) -> None:
         write_status(run_dir, "failed", error=f"worker process {worker} died; the main process was blocked and exited")
@@ -147,9 +150,57 @@ def main(argv: Optional[List[str]] = None) -> int:
         reached, budget = reached_env_steps(os.path.join(cfg.train_dir, cfg.experiment)), env_step_budget(cfg)
         if reached >= budget:
             print(f"sf_maze.train: {cfg.experiment} already reached {reached} >= {budget} env steps; nothing to do")
+            print("\n".join(next_steps(cfg, argv)), flush=True)
             return 0
     configure_wandb(cfg)
-    return run(cfg, os.path.join(cfg.train_dir, cfg.experiment))
+    status = run(cfg, os.path.join(cfg.train_dir, cfg.experiment))
+    print("\n".join(next_steps(cfg, argv)), flush=True)
+    return status
+
+
+def with_flag(argv: List[str], name: str, value: Optional[str]) -> List[str]:
+    """`argv` without `--name=X` / `--name X`, then `--name=value` appended (left out when value is None)."""
+    kept, skip_next = [], False
+    for arg in argv:
+        if skip_next:
+            skip_next = False
+        elif arg == f"--{name}":
+            skip_next = True
+        elif not arg.startswith(f"--{name}="):
+            kept.append(arg)
+    return kept + ([f"--{name}={value}"] if value is not None else [])
+
+
+def next_steps(cfg, argv: Optional[List[str]] = None) -> List[str]:
+    """The lines a run ends with: where it is, how far it got, and one command each to continue,
+    score, watch and plot it; paths as the command line gave them (relative ones from the same folder)."""
+    import shlex
+
+    from sf_maze.checks import latest_checkpoints
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    run_dir = os.path.join(cfg.train_dir, cfg.experiment)
+    checkpoints = [p for p in latest_checkpoints(run_dir) if "best" not in os.path.basename(p)]
+    if not checkpoints:
+        return [f"sf_maze.train: {cfg.experiment} saved no checkpoint; the run folder is {run_dir}"]
+    reached, budget = reached_env_steps(run_dir), env_step_budget(cfg)
+    # --restart_behavior=restart would wipe the run the line offers to continue.
+    resume = with_flag(argv, "restart_behavior", None)
+    if reached >= budget:  # the same command would stop at once: ask for as many frames again
+        resume, continue_label = with_flag(resume, "train_for_env_steps", str(reached + budget)), "train more"
+    else:
+        continue_label = "continue"
+    run_flags = [f"--env={cfg.env}", f"--experiment={cfg.experiment}", f"--train_dir={cfg.train_dir}"]
+    log_note = "  (sf_log.txt: the full log, Sample Factory's profiler trees included)" if cfg.log_to_file else ""
+    rows = [
+        ("run folder", run_dir + log_note),
+        ("checkpoint", f"{checkpoints[-1]}  ({reached} env steps of {budget})"),
+        (continue_label, shlex.join(["python", "-m", "sf_maze.train", *resume])),
+        ("score", shlex.join(["python", "-m", "sf_maze.evaluate", *run_flags])),
+        ("watch (mp4)", shlex.join(["python", "-m", "sf_maze.enjoy", *run_flags])),
+        ("plot", shlex.join(["python", "-m", "evaluation.plot", f"--train_dir={cfg.train_dir}", cfg.experiment])),
+    ]
+    return [f"sf_maze.train: {cfg.experiment} ended; next steps"] + [f"  {label:<11} {text}" for label, text in rows]
 
 
 if __name__ == "__main__":
