@@ -24,6 +24,10 @@ there (serial mode runs everything in the main process). Each patch, with its re
 - `Learner.init`: first makes the learner's process keep the heap it frees (--maze_learner_keep_heap,
   common.heap.keep_freed_heap): glibc's default returns each large activation tensor to the kernel
   at free, and the learner then spent 40% of its CPU time page-faulting them back in.
+- `Learner._load_state`: Sample Factory loads the checkpoint's "optimizer" unconditionally, and a
+  weights-only checkpoint (`sf_maze.export`, the shipped agents in pretrained/) has none: its learner
+  died with KeyError. Such a checkpoint now loads its weights and counters and keeps the learner's
+  fresh optimizer at --learning_rate, saying so in one log line (fine-tuning; see sf_maze/export.py).
 - `Runner._save_cfg`: Sample Factory rewrites config.json in place at every start. A report polling
   a running sweep read it empty (CI, test_launcher), and a run killed during the write left a
   config.json that its relaunch refuses. Written through a temporary file and os.replace instead.
@@ -49,6 +53,10 @@ NORMALIZE_LINE = "adv = (adv - adv_mean) / torch.clamp_min(adv_std, 1e-7)  # nor
 NORMALIZE_NEW = ("adv = (adv - adv_mean) / torch.clamp_min(adv_std, 1e-7) "
                  "if getattr(self.cfg, 'maze_normalize_advantages', True) else adv")
 
+# Logged when a run resumes from a weights-only checkpoint (sf_maze.export); tests look for it.
+FINE_TUNE_LINE = ("Checkpoint has no optimizer state (weights only, sf_maze.export): fine-tuning its weights with a "
+                  "fresh optimizer at --learning_rate, counters kept")
+
 _installed_in_pid: Optional[int] = None
 
 
@@ -72,6 +80,7 @@ def install_sf_patches() -> None:
     Learner._record_summaries = _record_summaries_with_vtrace_advantages(Learner)
     Learner._calculate_losses = patched_calculate_losses(Learner)
     Learner.init = _init_keeping_heap(Learner)
+    Learner._load_state = _load_state_without_optimizer(Learner)
     torch.serialization.add_safe_globals(checkpoint_safe_globals())
     _installed_in_pid = os.getpid()
 
@@ -92,10 +101,12 @@ class InWorker:
 
     def __setstate__(self, state):
         from sf_maze.lifecycle import die_with_parent
+        from sf_maze.quiet import quiet_sample_factory_warnings
 
         self.__init__(state["function"])
         die_with_parent()  # before anything can wait on a dead main process
         install_sf_patches()
+        quiet_sample_factory_warnings()
 
 
 def _patch_rnn_size() -> None:
@@ -151,6 +162,25 @@ def _init_keeping_heap(learner_class):
         return original(self)
 
     return init
+
+
+def _load_state_without_optimizer(learner_class):
+    original = getattr(learner_class._load_state, "__wrapped__", learner_class._load_state)
+
+    @functools.wraps(original)
+    def load_state(self, checkpoint_dict, load_progress=True):
+        if "optimizer" not in checkpoint_dict:
+            from sample_factory.utils.utils import log
+
+            log.warning(f"{FINE_TUNE_LINE} (policy {self.policy_id}: env_steps={checkpoint_dict.get('env_steps')}, "
+                        f"train_step={checkpoint_dict.get('train_step')})")
+            # The learner's own fresh state, so the original runs unchanged and loads nothing into it; and
+            # no stored rate, so the fresh optimizer runs at --learning_rate (a stored one would win).
+            checkpoint_dict = {key: value for key, value in checkpoint_dict.items() if key != "curr_lr"}
+            checkpoint_dict["optimizer"] = self.optimizer.state_dict()
+        return original(self, checkpoint_dict, load_progress)
+
+    return load_state
 
 
 def patched_calculate_losses(learner_class):

@@ -2,7 +2,8 @@
 
 Every experiment folder there (Sample Factory's layout: config.json, checkpoint_p0/) is copied to a
 temporary train_dir, so nothing is written into the checkout, and used as a user would from a fresh
-clone: `sf_maze.evaluate`, `sf_maze.enjoy` and `networks.load_sf_checkpoint`. Episodes are cut short:
+clone: `sf_maze.evaluate`, `sf_maze.enjoy` and `networks.load_sf_checkpoint`. Their checkpoints are
+weights only (sf_maze.export: the model and counters, no optimizer state). Episodes are cut short:
 scoring full episodes is benchmarks/memory_learning.py's work (its score is kept beside the checkpoint).
 """
 import glob
@@ -27,6 +28,34 @@ def test_pretrained_holds_a_trained_memory_maze_agent():
         assert glob.glob(os.path.join(folder, "checkpoint_p0", "checkpoint_*.pth")), folder
 
 
+MAX_SHIPPED_BYTES = 8_000_000
+
+
+def test_no_file_under_pretrained_exceeds_8_mb():
+    """Everything under pretrained/ is cloned by every user: a shipped agent is weights only
+    (sf_maze.export, ~4.6 MB), never a 14 MB resume snapshot with Adam state. Exempt is
+    pretrained/in_progress/: resumable snapshots of unfinished long runs, which need their optimizer
+    state to continue as one run; each is deleted when its run finishes."""
+    too_big = []
+    for root, dirs, files in os.walk(os.path.join(REPO, "pretrained")):
+        if os.path.relpath(root, REPO).split(os.sep)[:2] == ["pretrained", "in_progress"]:
+            dirs.clear()
+            continue
+        too_big += [(os.path.relpath(os.path.join(root, name), REPO), os.path.getsize(os.path.join(root, name)))
+                    for name in files if os.path.getsize(os.path.join(root, name)) > MAX_SHIPPED_BYTES]
+    assert not too_big, f"over {MAX_SHIPPED_BYTES / 1e6:.0f} MB (export weights only: python -m sf_maze.export): {too_big}"
+
+
+def test_shipped_checkpoints_are_weights_only():
+    checkpoints = [path for folder in EXPERIMENTS for path in glob.glob(os.path.join(folder, "checkpoint_p*", "*.pth"))
+                   if os.sep + "in_progress" + os.sep not in path]
+    assert checkpoints
+    for path in checkpoints:
+        checkpoint = read_sf_checkpoint(path)
+        assert "optimizer" not in checkpoint, path
+        assert os.path.basename(path) == f"checkpoint_{checkpoint['train_step']:09d}_{checkpoint['env_steps']}.pth"
+
+
 @pytest.fixture(scope="module", params=EXPERIMENTS, ids=[os.path.relpath(f, REPO) for f in EXPERIMENTS])
 def experiment(request, tmp_path_factory):
     """(train_dir, experiment name, env, checkpoint path) of a temporary copy."""
@@ -48,7 +77,7 @@ def test_evaluate_scores_the_pretrained_agent(experiment, tmp_path, capsys):
     [report_path] = glob.glob(str(tmp_path / "*.json"))
     report = json.load(open(report_path))
     assert report["scores"]["agent"]["returns"]["n"] == 2
-    assert report["checkpoint"] == checkpoint
+    assert checkpoint.endswith(os.sep + report["checkpoint"]) or checkpoint == report["checkpoint"], report["checkpoint"]
     assert report["checkpoint_env_steps"] == int(os.path.basename(checkpoint)[:-4].split("_")[-1])
 
 
