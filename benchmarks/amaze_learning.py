@@ -23,8 +23,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from networks import load_sf_checkpoint  # noqa: E402
-from sf_maze.amaze import agent_policy, evaluate, random_policy  # noqa: E402
-from sf_maze.checks import latest_checkpoints  # noqa: E402
+from evaluation.amaze import evaluate, random_policy  # noqa: E402
+from sf_maze.amaze import agent_policy  # noqa: E402
+from evaluation.runs import latest_checkpoints  # noqa: E402
 
 log = logging.getLogger("amaze_learning")
 

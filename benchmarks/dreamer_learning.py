@@ -55,7 +55,8 @@ def dreamer_seed(env, steps, seed, out_dir, extra, episodes, timeout):
 
 def sf_seed(env, steps, seed, out_dir, episodes, timeout):
     from networks import load_sf_checkpoint
-    from sf_maze.amaze import agent_policy, evaluate
+    from evaluation.amaze import evaluate
+    from sf_maze.amaze import agent_policy
 
     experiment = f"sf_{env}_s{seed}"
     wall = run([sys.executable, "-m", "sf_maze.train", f"--env={env}", f"--experiment={experiment}",
@@ -71,7 +72,7 @@ def sf_seed(env, steps, seed, out_dir, episodes, timeout):
 
 
 def random_returns(env, episodes):
-    from sf_maze.amaze import evaluate, random_policy
+    from evaluation.amaze import evaluate, random_policy
 
     return evaluate(random_policy(0), env, num_episodes=episodes, seed=EVAL_SEED)["mean_return"]
 

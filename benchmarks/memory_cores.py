@@ -26,10 +26,12 @@ import torch
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
+from common.cli import input_errors_exit_2  # noqa: E402
 from common.files import write_atomic  # noqa: E402
 from networks import load_sf_checkpoint  # noqa: E402
-from sf_maze.amaze import agent_policy, evaluate, random_policy  # noqa: E402
-from sf_maze.checks import latest_checkpoints  # noqa: E402
+from evaluation.amaze import evaluate, random_policy  # noqa: E402
+from sf_maze.amaze import agent_policy  # noqa: E402
+from evaluation.runs import latest_checkpoints, require_folder  # noqa: E402
 
 log = logging.getLogger("memory_cores")
 
@@ -99,6 +101,7 @@ def print_table(args, results: dict) -> None:
         print(f"| uniform random policy | - | - | - | - | {100 * r['solve_rate']:.0f} | {r['mean_return']:.2f} |")
 
 
+@input_errors_exit_2("memory_cores")
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", default="amaze_ood_memory")
@@ -114,6 +117,8 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(1)
 
+    if args.table_only:  # it only reads the results: a missing --train_dir is a typo, never made here
+        require_folder(args.train_dir, "--train_dir")
     os.makedirs(args.train_dir, exist_ok=True)
     results_path = os.path.join(args.train_dir, "results.json")
     results = json.load(open(results_path)) if os.path.isfile(results_path) else {}
@@ -136,4 +141,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -21,7 +21,7 @@ rollout 32, batch 256, entropy 0.01, plain V-trace, standardised advantages) on 
 It did, so the default is now `auto`; a new run of the default arm gets bfloat16 wherever the learner's
 device has it, while runs begun in float32 resume in float32 from their config.json).
 `--plot_only` draws the curve and the table from what the runs hold now (a run still training
-included), without training or scoring anything.
+included), without training or scoring anything; a missing --train_dir is one line and exit code 2.
 """
 import argparse
 import json
@@ -37,14 +37,16 @@ from typing import Dict, List, Optional, Sequence
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from common.files import atomic_path, write_atomic  # noqa: E402
-from sf_maze.checks import latest_checkpoints, reached_env_steps  # noqa: E402
+from common.cli import input_errors_exit_2  # noqa: E402
+from common.files import write_atomic  # noqa: E402
+from evaluation.plot import draw_curves, group_runs, read_curves as read_run_curves  # noqa: E402
+from evaluation.runs import latest_checkpoints, reached_env_steps, require_folder  # noqa: E402
 from sf_maze.evaluate import DEFAULT_EVAL_SEED, file_stem  # noqa: E402
 
 log = logging.getLogger("memory_learning")
 
 # The LSTM agent trained memory_9x9 at 301 frames/s (start-up included) on this project's quiet 2-core
-# machine (the README's 1M-frame run: 55 min), so ~2 h of it is ~2M frames. A second agent
+# machine (docs/results/memory_learning.md: a 1M-frame run in 55 min), so ~2 h of it is ~2M frames. A second agent
 # (--no_memory) doubles the time. Other jobs on the cores slow it down: ~50 frames/s at load average 12.
 DEFAULT_FRAMES = 2_000_000
 # Sample Factory writes the episode return (`reward/reward`) as a mean over the last --stats_avg
@@ -67,12 +69,11 @@ VARIANTS = {"LSTM": [], "no memory": ["--use_rnn=False"], "LSTM, previous recipe
             STANDARDISED: ["--maze_normalize_advantages=True"], BF16: ["--maze_learner_bf16=True"]}
 SHORT_NAMES = {"LSTM": "lstm", "no memory": "nomem", "LSTM, previous recipe": "prev", STANDARDISED: "stdadv",
                BF16: "bf16"}
-CURVE_MARKERS = {"IMPALA": "X", "Dreamer (TBTT)": "P"}
 
 
 def paper_note(env: str) -> str:
-    """What the paper says about the budget this benchmark's runs sit at, from sf_maze.references."""
-    from sf_maze.references import (AGENTS, CURVE_POINTS, FIGURE_LABEL, ONLINE_BUDGET, ONLINE_SEEDS, PAPER,
+    """What the paper says about the budget this benchmark's runs sit at, from evaluation.references."""
+    from evaluation.references import (AGENTS, CURVE_POINTS, FIGURE_LABEL, ONLINE_BUDGET, ONLINE_SEEDS, PAPER,
                                     format_value, maze_size, steps_text)
 
     size = maze_size(env)
@@ -300,82 +301,24 @@ def format_table(runs: Sequence[dict], random_report: dict, episodes: int, eval_
 
 def read_curves(run_dirs: Sequence[str], max_frames: Optional[int] = None) -> Dict[str, list]:
     """{group label: [(frames, returns), ...]} from the runs' tensorboard `reward/reward`, grouped by
-    sf_maze.plot (runs that differ only in seed share a group); runs without points yet are left out.
+    evaluation.plot (runs that differ only in seed share a group); runs without points yet are left out.
     Points past max_frames are cut: a run trained on beyond this call's budget (the 5M run in a 2M
     A/B) would otherwise show frames its row in the table does not."""
-    from sf_maze.checks import InputError
-    from sf_maze.plot import group_runs, read_scalars
-
-    curves = {}
-    for label, dirs in group_runs(run_dirs).items():
-        for run_dir in dirs:
-            try:
-                steps, values = read_scalars(run_dir)
-            except InputError as error:
-                log.warning("no curve for %s: %s", os.path.basename(run_dir), error)
-                continue
-            if max_frames is not None:
-                keep = steps <= max_frames
-                steps, values = steps[keep], values[keep]
-            if len(steps):
-                curves.setdefault(label, []).append((steps, values))
+    curves, skipped = read_run_curves(group_runs(run_dirs), max_steps=max_frames)
+    for reason in skipped:
+        log.warning("no curve: %s", reason)
     return curves
 
 
 def plot_learning_curve(curves: Dict[str, list], out_path: str, env: str, random_mean: Optional[float],
                         title: str) -> Optional[str]:
-    """Mean (± std band over seeds) episode return vs env frames, the random policy's evaluation score
-    and the paper's references as lines; None when no run has a point yet."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from sf_maze.plot import REFERENCE_STYLE, mean_band
-    from sf_maze.references import CURVE_POINTS, FIGURE_LABEL, format_value, maze_size, reference_values
-
+    """evaluation.plot's curves (mean ± std band over seeds vs env frames, the paper's scores) with the
+    random policy's evaluation score, the points read off the paper's learning curves, and a second
+    panel on the runs' own scale; None when no run has a point yet."""
     if not curves:
         return None
-    # The paper's references (23-35 on 9x9, Table 3, 100M env steps) flatten an early curve into the
-    # random line, so the right panel repeats the runs and the random score on their own scale.
-    fig, (ax, ax_zoom) = plt.subplots(1, 2, figsize=(13, 5))
-    for label, runs in curves.items():
-        steps, mean, std = mean_band(runs)
-        if not len(steps):  # seeds' step ranges do not overlap: draw each
-            for i, (s, v) in enumerate(runs):
-                for axis in (ax, ax_zoom):
-                    axis.plot(s, v, label=f"{label} #{i}")
-            continue
-        for axis in (ax, ax_zoom):
-            line, = axis.plot(steps, mean, label=f"{label} (n={len(runs)})")
-            if len(runs) > 1:
-                axis.fill_between(steps, mean - std, mean + std, color=line.get_color(), alpha=0.2)
-    if random_mean is not None:
-        for axis in (ax, ax_zoom):
-            axis.axhline(random_mean, color="black", linestyle=":", linewidth=1,
-                         label=f"uniform random {random_mean:.2f}")
-    for name, value in reference_values(env).items():
-        color, style = REFERENCE_STYLE.get(name, ("grey", "-."))
-        ax.axhline(value[0], color=color, linestyle=style, linewidth=1, label=f"{name} {format_value(value)} (paper)")
-    size = maze_size(env)
-    for name, points in (CURVE_POINTS.get(size, {}) if size else {}).items():
-        # Readings off the paper's figures, not its numbers: their own marker and label, no line
-        color = REFERENCE_STYLE.get(name, ("grey", "-."))[0]
-        ax.plot(list(points), list(points.values()), linestyle="none", marker=CURVE_MARKERS.get(name, "o"),
-                color=color, markersize=6, label=f"{name} ({FIGURE_LABEL})")
-    if size in CURVE_POINTS:
-        ax.set_xscale("log")  # the paper's points reach 400M; a run of this benchmark ~1M
-    for axis, title_text in ((ax, title), (ax_zoom, "the same runs on their own scale")):
-        axis.set_xlabel("env frames (agent steps)")
-        axis.set_ylabel(f"episode return (mean of last {STATS_AVG} training episodes)")
-        axis.set_title(title_text, fontsize=9)
-        axis.grid(alpha=0.3)
-        axis.legend(loc="upper left", fontsize=7)
-    fig.tight_layout()
-    with atomic_path(out_path) as tmp:
-        fig.savefig(tmp, dpi=120, format="png")
-    plt.close(fig)
-    return out_path
+    return draw_curves(curves, out_path, env, title=title, random_return=random_mean, figure_points=True,
+                       own_scale_panel=True, ylabel=f"episode return (mean of last {STATS_AVG} training episodes)")
 
 
 def git_commit() -> str:
@@ -404,7 +347,7 @@ def parse_args(argv: Optional[List[str]] = None):
     parser.add_argument("--num_envs", type=int, default=2, help="Envs stepped in parallel during evaluation")
     parser.add_argument("--eval_seed", type=int, default=DEFAULT_EVAL_SEED, help="Episode i runs on maze seed eval_seed + i")
     parser.add_argument("--train_dir", default=os.path.join(REPO, "train_dir"))
-    parser.add_argument("--out", default=os.path.join(REPO, "docs", "memory_learning"),
+    parser.add_argument("--out", default=os.path.join(REPO, "docs", "results", "memory_learning"),
                         help="Folder for curve.png and table.md")
     parser.add_argument("--plot_only", action="store_true",
                         help="Draw curve.png and table.md from the runs as they are: no training, no scoring")
@@ -422,10 +365,13 @@ def parse_args(argv: Optional[List[str]] = None):
     return args
 
 
+@input_errors_exit_2("memory_learning")
 def main(argv: Optional[List[str]] = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     logging.getLogger("tensorboard").setLevel(logging.WARNING)  # its event reader logs every file at INFO
     args = parse_args(argv)
+    if args.plot_only:  # it only reads the runs: a missing --train_dir is a typo, never made here
+        require_folder(args.train_dir, "--train_dir")
     variants = ["LSTM"] + (["LSTM, previous recipe"] if args.previous_recipe else []) + \
         ([STANDARDISED] if args.standardised_advantages else []) + ([BF16] if args.bf16_learner else []) + \
         (["no memory"] if args.no_memory else [])
@@ -470,8 +416,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     curve_path = plot_learning_curve(curves, os.path.join(args.out, "curve.png"), args.env,
                                      random_report["scores"]["random"]["returns"]["mean"],
                                      f"{args.env}, commit {commit}, seeds {seeds}, {args.frames:,} frames per run")
-    if curve_path and not os.path.relpath(curve_path, REPO).startswith(os.pardir):
-        curve_path = os.path.relpath(curve_path, REPO)  # table.md is committed: no machine paths in it
+    if curve_path:
+        curve_path = os.path.basename(curve_path)  # beside table.md, which is committed: no machine paths in it
     curve_line = (f"\nLearning curve: {curve_path}" if curve_path else
                   f"\nNo learning curve yet: Sample Factory writes reward/reward after {STATS_AVG} episodes.")
     text = "\n".join([header, "", table, skipped, curve_line, "", paper_note(args.env), ""])

@@ -17,7 +17,7 @@ RecurrentPPO whole rollouts (n_steps x num_envs).
 Steady-state frames/s: for sf-maze Sample Factory's own 10-second FPS reports once training runs
 (benchmarks/train_fps.py's steady_state_fps; n/a when the run held too few batches), for
 RecurrentPPO frames / the seconds spent in learn(), i.e. without start-up.
-sb3-contrib is not a project dependency: `pip install 'sb3-contrib==2.9.2'` (exit 2 when missing).
+sb3-contrib comes with the `bench` extra (`pip install -e '.[bench]'`; the test lock has it); exit 2 when missing.
 """
 import argparse
 import json

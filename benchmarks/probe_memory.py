@@ -1,6 +1,6 @@
 """Peak resident memory of probing as the number of episodes grows (features streamed to disk).
 
-    python benchmarks/probe_memory.py --data=/work/wt/data_mm9 --episodes=50,500 --out_dir=/work/wt/probe_runs \
+    python benchmarks/probe_memory.py --data=data/mm9 --episodes=50,500 --out_dir=runs/probe_memory \
         -- --model=random --steps=1500 --hidden=256
 
 Each size runs `probing.train` in its own process on the first N episode files of --data (linked into

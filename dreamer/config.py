@@ -1,7 +1,7 @@
 """Dreamer settings: presets from configs.yaml (next to this file) plus `--key=value` overrides.
 
 Every key and its one-line doc live in the `defaults` section of configs.yaml; presets change some.
-Bad input raises ConfigError with one line naming what is allowed.
+Bad input raises InputError with one line naming what is allowed.
 """
 import os
 import re
@@ -9,7 +9,8 @@ from typing import Any, Dict, List, Optional
 
 import yaml
 
-from common.cli import parse_bool
+from common.cli import InputError, parse_bool
+from envs import check_env_name
 
 CONFIG_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs.yaml")
 # One group of keyword arguments per constructor or loss, as danijar's configs.yaml nests them. Keys
@@ -28,10 +29,6 @@ GROUPS = {
 # Keys that fix network shapes or the replay layout: a resumed run must keep them.
 ARCHITECTURE_KEYS = ("env", *GROUPS["world_model"], "envs", "actors", "replay_capacity")
 ENCODER_ACTIVATIONS = ("relu", "elu")
-
-
-class ConfigError(ValueError):
-    pass
 
 
 def _load_yaml() -> Dict[str, Dict[str, Any]]:
@@ -67,14 +64,6 @@ def default_preset(env: str) -> str:
     return "amaze" if is_amaze(env) else "memory_maze"
 
 
-def check_env_name(name: str) -> None:
-    """envs.check_env_name for an env Dreamer plays (never a teacher env), as a ConfigError."""
-    from envs import check_env_name as check
-
-    try:
-        check(name, trainable=True)
-    except ValueError as error:
-        raise ConfigError(str(error)) from None
 
 
 def coerce(key: str, raw: Any, default: Any) -> Any:
@@ -83,7 +72,7 @@ def coerce(key: str, raw: Any, default: Any) -> Any:
         try:
             return parse_bool(raw)
         except ValueError:
-            raise ConfigError(f"--{key} takes True or False, got {raw!r}") from None
+            raise InputError(f"--{key} takes True or False, got {raw!r}") from None
     try:
         if isinstance(default, int):
             value = float(raw)  # accepts 1e5 as well as 100000
@@ -93,7 +82,7 @@ def coerce(key: str, raw: Any, default: Any) -> Any:
         if isinstance(default, float):
             return float(raw)
     except (TypeError, ValueError):
-        raise ConfigError(f"--{key} takes a{'n integer' if isinstance(default, int) else ' number'}, got {raw!r}") from None
+        raise InputError(f"--{key} takes a{'n integer' if isinstance(default, int) else ' number'}, got {raw!r}") from None
     return str(raw)
 
 
@@ -103,14 +92,14 @@ def parse_argv(argv: List[str]) -> Dict[str, str]:
     while i < len(argv):
         arg = argv[i]
         if not arg.startswith("--") or arg == "--":
-            raise ConfigError(f"unexpected argument {arg!r}; arguments look like --key=value")
+            raise InputError(f"unexpected argument {arg!r}; arguments look like --key=value")
         if "=" in arg:
             key, value = arg[2:].split("=", 1)
         elif i + 1 < len(argv) and not argv[i + 1].startswith("--"):
             key, value = arg[2:], argv[i + 1]
             i += 1
         else:
-            raise ConfigError(f"{arg} has no value; write {arg}=VALUE")
+            raise InputError(f"{arg} has no value; write {arg}=VALUE")
         out[key.replace("-", "_")] = value
         i += 1
     return out
@@ -122,7 +111,7 @@ def build(overrides: Dict[str, Any], preset: Optional[str] = None, base: Optiona
     config = defaults()
     unknown = sorted(set(overrides) - set(config) - {"preset"})
     if unknown:
-        raise ConfigError(f"unknown config key(s) {', '.join('--' + k for k in unknown)}; "
+        raise InputError(f"unknown config key(s) {', '.join('--' + k for k in unknown)}; "
                           f"allowed: {', '.join('--' + k for k in ['preset', *config])}")
     if base is not None:
         config.update(base)
@@ -130,23 +119,23 @@ def build(overrides: Dict[str, Any], preset: Optional[str] = None, base: Optiona
         env = str(overrides.get("env", config["env"]))
         preset = preset or default_preset(env)
         if preset not in table or preset == "defaults":
-            raise ConfigError(f"unknown preset {preset!r}; presets: {', '.join(preset_names())}")
+            raise InputError(f"unknown preset {preset!r}; presets: {', '.join(preset_names())}")
         config.update(table[preset])
         config["preset"] = preset
     typed_defaults = defaults()
     for key, raw in overrides.items():
         if key in typed_defaults:
             config[key] = coerce(key, raw, typed_defaults[key])
-    check_env_name(config["env"])
+    check_env_name(config["env"], trainable=True)
     if not config["logdir"]:
         config["logdir"] = os.path.join("runs", "dreamer", f"{config['env']}_{config.get('preset', 'custom')}")
     if config["actors"] < 0 or config["train_ratio"] < 0:
-        raise ConfigError(f"--actors and --train_ratio must be >= 0, got {config['actors']} and {config['train_ratio']}")
+        raise InputError(f"--actors and --train_ratio must be >= 0, got {config['actors']} and {config['train_ratio']}")
     if config["encoder_act"] not in ENCODER_ACTIVATIONS:
-        raise ConfigError(f"--encoder_act={config['encoder_act']} is not one of {', '.join(ENCODER_ACTIVATIONS)}")
+        raise InputError(f"--encoder_act={config['encoder_act']} is not one of {', '.join(ENCODER_ACTIVATIONS)}")
     rings = config["envs"] * max(config["actors"], 1)
     if config["envs"] < 1 or config["replay_capacity"] // rings < config["batch_length"] + 1:
-        raise ConfigError("need envs >= 1 and replay_capacity // (envs x max(actors, 1)) > batch_length")
+        raise InputError("need envs >= 1 and replay_capacity // (envs x max(actors, 1)) > batch_length")
     return config
 
 

@@ -16,12 +16,15 @@ import torch
 
 from dreamer.agent import batch_to_tensors
 from dreamer.checkpoint import load_agent
-from dreamer.config import ConfigError, check_env_name, coerce, parse_argv
+from common.cli import InputError
+from dreamer.config import coerce, parse_argv
 from dreamer.evaluate import play_episode
 from dreamer.observations import ObsSpec, to_rgb
-from envs import env_family
+from envs import check_env_name, env_family
+from evaluation.runs import require_folder
+from evaluation.video import VideoWriter
 
-PANEL = 256  # pixels per side of each panel (a multiple of 16, what the mp4 encoder wants)
+PANEL = 256  # pixels per side of each panel
 LABEL = 16  # label strip above the panels
 OPTIONS = {"env": "", "logdir": "", "episodes": 1, "out": "", "context": 5, "window": 50, "seed": 1_000_000,
            "greedy": False, "fps": 10, "device": "cpu"}
@@ -82,20 +85,19 @@ def main(argv: Optional[List[str]] = None) -> int:
         raw = parse_argv(argv)
         unknown = sorted(set(raw) - set(OPTIONS))
         if unknown:
-            raise ConfigError(f"unknown option(s) {', '.join('--' + k for k in unknown)}; allowed: "
+            raise InputError(f"unknown option(s) {', '.join('--' + k for k in unknown)}; allowed: "
                               f"{', '.join('--' + k for k in OPTIONS)}")
         opts = {key: coerce(key, raw[key], default) if key in raw else default for key, default in OPTIONS.items()}
         if not opts["logdir"]:
-            raise ConfigError("--logdir=DIR (a dreamer.train run directory) is required")
+            raise InputError("--logdir=DIR (a dreamer.train run directory) is required")
+        require_folder(opts["logdir"], "--logdir")  # it reads this run: never a folder made for enjoy.mp4
         world_model, behavior, cfg = load_agent(opts["logdir"], opts["device"])
         env_name = opts["env"] or cfg["env"]
-        check_env_name(env_name)
-    except (ConfigError, ValueError, FileNotFoundError) as error:
+        check_env_name(env_name, trainable=True)
+    except (InputError, ValueError, FileNotFoundError) as error:
         print(f"dreamer.enjoy: error: {error}", file=sys.stderr)
         return 2
     from envs import make_env
-
-    import imageio.v2 as imageio
 
     if cfg.get("threads", 0) > 0:
         torch.set_num_threads(cfg["threads"])
@@ -103,17 +105,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     env = make_env(env_name, render_mode="map" if env_family(env_name) == "memory" else "rgb_array")
     out = opts["out"] or os.path.join(opts["logdir"], "enjoy.mp4")
     torch.manual_seed(opts["seed"])
-    returns, frames = [], 0
-    with imageio.get_writer(out, fps=opts["fps"], codec="libx264", macro_block_size=16) as writer:
+    returns = []
+    with VideoWriter(out, opts["fps"]) as writer:
         for k in range(opts["episodes"]):
             episode = play_episode(world_model, behavior, env, opts["seed"] + k, opts["greedy"], record=True)
             for frame in episode_frames(world_model, episode, opts["context"], opts["window"]):
-                writer.append_data(frame)
-                frames += 1
+                writer.append(frame)
             returns.append(episode["return"])
             print(f"episode {k}: return {episode['return']:.3f}, length {episode['length']}", flush=True)
     env.close()
-    print(json.dumps({"returns": returns, "mean": float(np.mean(returns)), "frames": frames, "video": out}), flush=True)
+    print(json.dumps({"returns": returns, "mean": float(np.mean(returns)), "frames": writer.frames, "video": out}),
+          flush=True)
     return 0
 
 

@@ -1,9 +1,12 @@
-"""Score a Dreamer checkpoint: `evaluate(logdir, env, episodes, seed) -> {"mean", "std", "returns"}`.
+"""Score a Dreamer checkpoint: `evaluate(logdir, env, episodes, seed)` -> the evaluation report
+(evaluation.report, the format sf_maze.evaluate writes) plus {"mean", "std", "returns"}.
 
 Episode k plays the maze of seed `seed + k` (env.reset(seed=seed + k)), the same mazes sf_maze's
 AMaze evaluation draws for those seeds, so the two agents can be scored on identical layouts.
 """
-from typing import Dict, List, Optional, Union
+import functools
+import os
+from typing import Dict, List, Optional, Sequence, Union
 
 import gymnasium as gym
 import numpy as np
@@ -14,6 +17,7 @@ from dreamer.behavior import ActorCritic
 from dreamer.checkpoint import load_agent
 from dreamer.observations import ObsSpec
 from dreamer.world_model import WorldModel
+from evaluation.score import Agent
 
 
 def play_episode(world_model: WorldModel, behavior: ActorCritic, env: gym.Env, seed: int, greedy: bool = False,
@@ -44,22 +48,86 @@ def play_episode(world_model: WorldModel, behavior: ActorCritic, env: gym.Env, s
     return out
 
 
+class DreamerAgent(Agent):
+    """A Dreamer world model and actor as an evaluation.score Agent: one Actor per slot, made afresh
+    (seeded with the episode's maze seed) at each episode start, so an episode plays the same whichever
+    slot takes it and however many slots play."""
+
+    def __init__(self, world_model: WorldModel, behavior: ActorCritic, greedy: bool = False):
+        self.world_model, self.behavior, self.greedy = world_model, behavior, greedy
+        self.actors: List[Optional[Actor]] = []
+        self.first: List[bool] = []
+
+    def reset(self, num_envs: int) -> None:
+        self.actors, self.first = [None] * num_envs, [True] * num_envs
+
+    def start(self, slot: int, seed: int) -> None:
+        self.actors[slot] = Actor(self.world_model, self.behavior, num_envs=1, greedy=self.greedy, seed=seed)
+        self.first[slot] = True
+
+    def act(self, observations: Sequence, slots: Sequence[int]) -> np.ndarray:
+        spec = self.world_model.spec
+        actions = []
+        for raw, slot in zip(observations, slots):
+            obs = spec.from_env_obs(raw)
+            actions.append(int(self.actors[slot].act({key: value[None] for key, value in obs.items()},
+                                                     np.array([self.first[slot]]))[0]))
+            self.first[slot] = False
+        return np.asarray(actions, dtype=np.int64)
+
+
+class _KeepOpen(gym.Wrapper):
+    """An env the caller passed in: the evaluation's pool must not close it."""
+
+    def close(self) -> None:
+        pass
+
+
+def _make_env(name: str, index: int) -> gym.Env:
+    from envs import make_env
+
+    return make_env(name)
+
+
 def evaluate(logdir: str, env: Union[str, gym.Env], episodes: int = 10, seed: int = 1_000_000,
-             greedy: Optional[bool] = None, device: str = "cpu") -> Dict[str, object]:
-    """Mean, std and list of episode returns of the run in `logdir` (or a checkpoint file) on `env` (a name or env).
+             greedy: Optional[bool] = None, device: str = "cpu", out: Optional[str] = None) -> Dict[str, object]:
+    """The evaluation report (evaluation.report's keys: scores["agent"] with returns, half_split,
+    reward_windows, ...) of the run in `logdir` (or a checkpoint file) on `env` (a name or env), plus
+    "mean", "std" (population std, as before) and "returns" (list). With `out`, the report's JSON and
+    CSVs are written there as sf_maze.evaluate writes them.
 
     greedy: None uses the run's eval_greedy setting.
     """
-    from envs import make_env
+    from dreamer.checkpoint import checkpoint_path
+    from evaluation.report import build_report, episode_rows, write_report
+    from evaluation.score import play_episodes, score
 
     world_model, behavior, cfg = load_agent(logdir, device)
     name = env if isinstance(env, str) else cfg["env"]
     if isinstance(env, str):
-        env = make_env(env)
-    spec = ObsSpec.from_env(name, env.observation_space)
+        make = functools.partial(_make_env, env)
+        probe = make(0)
+        space = probe.observation_space
+        probe.close()
+    else:
+        make, space = (lambda index, kept=_KeepOpen(env): kept), env.observation_space
+    spec = ObsSpec.from_env(name, space)
     if spec != world_model.spec:
         raise ValueError(f"The checkpoint's world model takes {world_model.spec}, this env gives {spec}")
     greedy = cfg.get("eval_greedy", False) if greedy is None else greedy
     torch.manual_seed(seed)
-    returns: List[float] = [play_episode(world_model, behavior, env, seed + k, greedy)["return"] for k in range(episodes)]
-    return {"mean": float(np.mean(returns)), "std": float(np.std(returns)), "returns": returns}
+    seeds = [seed + k for k in range(episodes)]
+    played = play_episodes(make, DreamerAgent(world_model, behavior, greedy), seeds, num_envs=1, desc="dreamer",
+                           progress=False)
+    path = checkpoint_path(logdir)
+    run_dir = os.path.dirname(path)
+    report = build_report(trainer="dreamer", env=name, label="agent", scores={"agent": score(played)},
+                          episodes=episodes, eval_seed=seed, experiment=os.path.basename(os.path.abspath(run_dir)),
+                          checkpoint=path, run_dir=run_dir, deterministic=bool(greedy))
+    # checkpoint_env_steps stays None: load_agent does not return it, and reading the checkpoint again
+    # would load its replay buffer too.
+    rows = episode_rows("agent", played)
+    if out is not None:
+        write_report(out, f"{name}_dreamer_{episodes}ep_seed{seed}", report, rows)
+    returns = [row["episode_return"] for row in rows]
+    return dict(report, mean=float(np.mean(returns)), std=float(np.std(returns)), returns=returns)

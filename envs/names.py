@@ -3,6 +3,8 @@ that knows the name prefixes (trainers, evaluators and Dreamer ask here)."""
 
 from typing import List
 
+from common.cli import InputError
+
 FAMILIES = ("memory", "amaze", "amaze_teacher")
 
 
@@ -32,16 +34,19 @@ def is_amaze(name: str) -> bool:
 
 
 def check_env_name(name: str, trainable: bool = False) -> None:
-    """ValueError (one line, naming what is allowed) unless make_env knows `name`; with trainable=True
+    """InputError (one line, naming what is allowed) unless make_env knows `name`; with trainable=True
     also refuses teacher envs, which no trainer or evaluator here plays, before any process starts."""
     family = env_family(name) if name.startswith(("memory_", "amaze_")) else None
     if trainable and family == "amaze_teacher":
         students = ", ".join(n for n in list_envs() if env_family(n) == "amaze" and "_ood_" not in n)
-        raise ValueError(f"--env={name} is a teacher (level designer) env, which no trainer or evaluator here "
+        raise InputError(f"--env={name} is a teacher (level designer) env, which no trainer or evaluator here "
                          f"runs; choose a student env: memory_9x9 (and other memory_*), {students}, amaze_ood_*")
     if family == "memory":
         from envs.memory_maze import parse_name
 
-        parse_name(name)  # its ValueError names the size or variant that is wrong
+        try:
+            parse_name(name)
+        except ValueError as error:  # it names the size or variant that is wrong
+            raise InputError(str(error)) from None
     elif name not in list_envs():
-        raise ValueError(f"Unknown env {name!r}. Valid names: {', '.join(list_envs())}")
+        raise InputError(f"Unknown env {name!r}. Valid names: {', '.join(list_envs())}")

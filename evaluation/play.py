@@ -1,4 +1,4 @@
-"""Play Memory Maze yourself: `python -m sf_maze.play --env=memory_9x9 [--out=DIR]`.
+"""Play Memory Maze yourself: `python -m evaluation.play --env=memory_9x9 [--out=DIR]`.
 
 Arrow keys as in memory-maze's own GUI: up = forward, left/right = turn, up+left / up+right =
 forward while turning, nothing = stand still. SPACE pauses, ESC ends the episode early. The
@@ -24,8 +24,9 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from envs import env_family
-from sf_maze.checks import InputError, check_at_least, check_env_name, check_writable_folder, input_errors_exit_2
-from sf_maze.video import even_sides
+from common.cli import InputError, check_at_least, check_writable_folder, input_errors_exit_2
+from envs import check_env_name
+from evaluation.video import even_sides
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +147,7 @@ def play(env_name: str, out_dir: str, seed: int, keys: Optional[List[int]], max_
     import pygame
 
     from envs import make_env
-    from sf_maze.video import VideoWriter
+    from evaluation.video import VideoWriter
 
     env = make_env(env_name, seed=seed, render_mode="rgb_array")
     stem = os.path.join(out_dir, f"{env_name}_seed{seed}_{time.strftime('%Y%m%d-%H%M%S')}")
@@ -159,7 +160,7 @@ def play(env_name: str, out_dir: str, seed: int, keys: Optional[List[int]], max_
         step, total, paused, running = 0, 0.0, False, True
         frame = window_frame(env, size, show_map, step, total)
         screen = pygame.display.set_mode((frame.shape[1], frame.shape[0]))
-        pygame.display.set_caption(f"sf_maze.play {env_name} (seed {seed})")
+        pygame.display.set_caption(f"evaluation.play {env_name} (seed {seed})")
         clock = pygame.time.Clock()
         video.append(frame)
         while running:
@@ -206,7 +207,7 @@ def play(env_name: str, out_dir: str, seed: int, keys: Optional[List[int]], max_
     return dict(npz=npz, video=video.path, episode_return=total, length=step, seed=seed)
 
 
-@input_errors_exit_2("sf_maze.play")
+@input_errors_exit_2("evaluation.play")
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", default="memory_9x9", help="A memory_* env; an *_extraobs one also records the maze state")
@@ -218,7 +219,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--size", default=512, type=int, help="Window size of the agent view in pixels")
     parser.add_argument("--show_map", action="store_true", help="Show the top-down map beside the view (not fair play)")
     args = parser.parse_args(argv)
-    check_env_name(args.env)
+    check_env_name(args.env, trainable=True)
     if env_family(args.env) != "memory":
         raise InputError(f"--env={args.env}: play drives Memory Maze's 6 actions; choose a memory_* env")
     keys = parse_keys(args.keys) if args.keys is not None else None
@@ -228,7 +229,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         raise InputError(f"--fps={args.fps}; pass a positive rate")
     check_writable_folder("--out", args.out)
     if has_window():
-        print(f"sf_maze.play: rendering with {choose_window_backend()}")
+        print(f"evaluation.play: rendering with {choose_window_backend()}")
     seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % 2**31)
     if keys is None:
         print("Arrow keys: up = forward, left/right = turn; SPACE pause, ESC stop.")

@@ -1,4 +1,5 @@
-"""Learning curves: `python -m sf_maze.plot --train_dir=DIR [EXPERIMENT ...] [--out=curves.png]`.
+"""Learning curves: `python -m evaluation.plot --train_dir=DIR [EXPERIMENT ...] [--out=curves.png]`;
+reward over episode time: `python -m evaluation.plot --reward_windows A.json B.json --labels A B --out=w.png`.
 
 Reads each experiment's tensorboard summaries (<train_dir>/<experiment>/.summary/0/), groups runs
 whose config.json differ only in seed / name / bookkeeping, and draws per group the mean over
@@ -7,6 +8,9 @@ human and oracle scores as horizontal lines for Memory Maze.
 
 Sample Factory writes the episode return as `reward/reward` only once its stats window is full
 (--stats_avg episodes, 100 by default), so very short runs have no points under that tag.
+
+--reward_windows draws, from evaluation reports (evaluation.report), each agent's reward per step in
+each tenth of the episode with its 95% interval as a band, a random policy dotted when a report has one.
 """
 import argparse
 import json
@@ -17,7 +21,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from sf_maze.checks import InputError, read_saved_config
+from common.cli import InputError
+from evaluation.runs import read_saved_config, require_folder
 
 log = logging.getLogger(__name__)
 
@@ -132,75 +137,135 @@ def mean_band(curves: Sequence[Tuple[np.ndarray, np.ndarray]], points: int = 200
     return grid, stacked.mean(axis=0), stacked.std(axis=0)
 
 
-def plot_curves(run_dirs_by_group: Dict[str, Sequence[str]], out_path: str, env_name: Optional[str] = None,
-                tag: str = DEFAULT_TAG, title: Optional[str] = None) -> str:
-    """Writes the PNG; env_name (default: the first run's config.json) picks the reference lines.
+Curve = Tuple[np.ndarray, np.ndarray]  # one run: (env steps, values)
+# Marker of each curve read off the paper's figures (evaluation.references.CURVE_POINTS)
+FIGURE_POINT_MARKERS = {"IMPALA": "X", "Dreamer (TBTT)": "P"}
 
-    Runs lacking `tag` are skipped with a warning; if none has it, InputError names the tags found.
+
+def read_curves(run_dirs_by_group: Dict[str, Sequence[str]], tag: str = DEFAULT_TAG,
+                max_steps: Optional[int] = None) -> Tuple[Dict[str, List[Curve]], List[str]]:
+    """({label: [(steps, values), one per run]}, why each run left out was left out).
+
+    A run without `tag` or without a point is left out. Points past max_steps are cut: a run trained on
+    beyond a budget would otherwise show steps that the budget's score does not cover.
+    """
+    curves: Dict[str, List[Curve]] = {}
+    skipped = []
+    for label, run_dirs in run_dirs_by_group.items():
+        for run_dir in run_dirs:
+            try:
+                steps, values = read_scalars(run_dir, tag)
+            except InputError as error:
+                skipped.append(str(error))
+                continue
+            if max_steps is not None:
+                keep = steps <= max_steps
+                steps, values = steps[keep], values[keep]
+            if len(steps):
+                curves.setdefault(label, []).append((steps, values))
+    return curves, skipped
+
+
+def _draw_group(ax, label: str, runs: Sequence[Curve]) -> None:
+    steps, mean, std = mean_band(runs)
+    if not len(steps):
+        log.warning("Runs of %s cover disjoint step ranges; plotting each", label)
+        for i, (s, v) in enumerate(runs):
+            ax.plot(s, v, label=f"{label} #{i}")
+        return
+    line, = ax.plot(steps, mean, label=f"{label} (n={len(runs)})")
+    if len(runs) > 1:
+        ax.fill_between(steps, mean - std, mean + std, color=line.get_color(), alpha=0.2)
+
+
+def _draw_references(ax, env_name: str, figure_points: bool) -> None:
+    """The paper's scores as horizontal lines; with figure_points, the points read off its learning
+    curves as markers on a log steps axis (they reach 400M)."""
+    from evaluation import references  # read at call time: tests swap its tables
+
+    budgets = references.reference_budgets(env_name)
+    for name, value in references.reference_values(env_name).items():
+        color, style = REFERENCE_STYLE.get(name, ("grey", "-."))
+        ax.axhline(value[0], color=color, linestyle=style, linewidth=1)
+        label = f"{name} {references.format_value(value)}" + (f" ({budgets[name]})" if name in budgets else "")
+        ax.annotate(label, (1.0, value[0]), xycoords=("axes fraction", "data"), ha="right",
+                    va="bottom", fontsize=8, color=color)
+    points_by_name = references.CURVE_POINTS.get(references.maze_size(env_name), {}) if figure_points else {}
+    for name, points in points_by_name.items():
+        # readings off the paper's figures, not its numbers: their own marker and label, no line
+        ax.plot(list(points), list(points.values()), linestyle="none", marker=FIGURE_POINT_MARKERS.get(name, "o"),
+                color=REFERENCE_STYLE.get(name, ("grey", "-."))[0], markersize=6,
+                label=f"{name} ({references.FIGURE_LABEL})")
+    if points_by_name:
+        ax.set_xscale("log")
+
+
+def draw_curves(curves: Dict[str, Sequence[Curve]], out_path: str, env_name: Optional[str] = None,
+                tag: str = DEFAULT_TAG, title: Optional[str] = None, ylabel: Optional[str] = None,
+                random_return: Optional[float] = None, figure_points: bool = False,
+                own_scale_panel: bool = False) -> str:
+    """Writes the PNG of {label: [(steps, values), one per run]}: per group the mean over runs with a
+    +-1 std band (a single run: its own line).
+
+    With the episode-return tag, env_name's published scores are horizontal lines (figure_points adds
+    the points read off the paper's learning curves); random_return draws a random policy's score.
+    own_scale_panel adds a second panel with the runs alone on their own scale: the paper's scores
+    (23-35 on 9x9, after 100M steps) flatten an early curve into the random line.
     """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from sf_maze.references import format_value, reference_budgets, reference_values
+    from common.files import atomic_path
 
-    fig, ax = plt.subplots(figsize=(8, 5))
-    plotted, errors = 0, []
-    for label, run_dirs in run_dirs_by_group.items():
-        curves = []
-        for run_dir in run_dirs:
-            try:
-                steps, values = read_scalars(run_dir, tag)
-            except InputError as error:
-                errors.append(str(error))
-                continue
-            if len(steps):
-                curves.append((steps, values))
-            if env_name is None:
-                env_name = run_config(run_dir).get("env")
-        if not curves:
-            continue
-        steps, mean, std = mean_band(curves)
-        if not len(steps):
-            log.warning("Runs of %s cover disjoint step ranges; plotting each", label)
-            for i, (s, v) in enumerate(curves):
-                ax.plot(s, v, label=f"{label} #{i}")
-            plotted += 1
-            continue
-        line, = ax.plot(steps, mean, label=f"{label} (n={len(curves)})")
-        if len(curves) > 1:
-            ax.fill_between(steps, mean - std, mean + std, color=line.get_color(), alpha=0.2)
-        plotted += 1
-    if not plotted:
-        plt.close(fig)
-        raise InputError("Nothing to plot: " + ("; ".join(errors) if errors else "no runs given"))
-    for error in errors:
-        log.warning("Skipped: %s", error)
-
+    if not curves:
+        raise InputError("Nothing to plot: no run has a point")
+    fig, axes = plt.subplots(1, 2 if own_scale_panel else 1, figsize=(13, 5) if own_scale_panel else (8, 5),
+                             squeeze=False)
+    axes = list(axes[0])
+    for axis in axes:
+        for label, runs in curves.items():
+            _draw_group(axis, label, runs)
+        if random_return is not None:
+            axis.axhline(random_return, color="black", linestyle=":", linewidth=1,
+                         label=f"uniform random {random_return:.2f}")
     if tag == DEFAULT_TAG and env_name:
-        budgets = reference_budgets(env_name)
-        for name, value in reference_values(env_name).items():
-            color, style = REFERENCE_STYLE.get(name, ("grey", "-."))
-            ax.axhline(value[0], color=color, linestyle=style, linewidth=1)
-            label = f"{name} {format_value(value)}" + (f" ({budgets[name]})" if name in budgets else "")
-            ax.annotate(label, (1.0, value[0]), xycoords=("axes fraction", "data"), ha="right",
-                        va="bottom", fontsize=8, color=color)
-    ax.set_xlabel("env steps")
-    ax.set_ylabel("episode return" if tag == DEFAULT_TAG else tag)
-    ax.set_title(title or (f"{env_name}: {tag}" if env_name else tag))
-    ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", fontsize=8)
+        _draw_references(axes[0], env_name, figure_points)
+    titles = [title or (f"{env_name}: {tag}" if env_name else tag), "the same runs on their own scale"]
+    for axis, text in zip(axes, titles):
+        axis.set_xlabel("env steps")
+        axis.set_ylabel(ylabel or ("episode return" if tag == DEFAULT_TAG else tag))
+        axis.set_title(text, fontsize=9 if own_scale_panel else None)
+        axis.grid(alpha=0.3)
+        axis.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
-    os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
-    fig.savefig(out_path, dpi=120)
+    with atomic_path(out_path) as tmp:  # a reader polling the PNG never sees half of it
+        fig.savefig(tmp, dpi=120, format="png")
     plt.close(fig)
     return out_path
 
 
+def plot_curves(run_dirs_by_group: Dict[str, Sequence[str]], out_path: str, env_name: Optional[str] = None,
+                tag: str = DEFAULT_TAG, title: Optional[str] = None) -> str:
+    """Reads the runs' `tag` and writes the PNG (draw_curves); env_name (default: the first run's
+    config.json) picks the reference lines.
+
+    Runs lacking `tag` are skipped with a warning; if none has it, InputError names the tags found.
+    """
+    curves, skipped = read_curves(run_dirs_by_group, tag)
+    if not curves:
+        raise InputError("Nothing to plot: " + ("; ".join(skipped) if skipped else f"no run has a point of {tag}"))
+    for reason in skipped:
+        log.warning("Skipped: %s", reason)
+    if env_name is None:
+        first_run = next(run_dir for run_dirs in run_dirs_by_group.values() for run_dir in run_dirs)
+        env_name = run_config(first_run).get("env")
+    return draw_curves(curves, out_path, env_name, tag, title)
+
+
 def find_runs(train_dir: str, experiments: Sequence[str]) -> List[str]:
-    if not os.path.isdir(train_dir):
-        raise InputError(f"--train_dir={train_dir} does not exist")
+    require_folder(train_dir, "--train_dir")
     if experiments:
         missing = [e for e in experiments if not os.path.isdir(os.path.join(train_dir, e))]
         if missing:
@@ -214,6 +279,73 @@ def find_runs(train_dir: str, experiments: Sequence[str]) -> List[str]:
     return runs
 
 
+def read_window_curves(report_paths: Sequence[str], labels: Optional[Sequence[str]] = None) -> Dict[str, dict]:
+    """{label: reward_windows} of each report's agent, and of a random policy (the first report that
+    scored one), from evaluation reports (the JSON sf_maze.evaluate, dreamer.evaluate or
+    evaluation.amaze write); InputError for a missing file, one without windows, or a label count that differs."""
+    if labels and len(labels) != len(report_paths):
+        raise InputError(f"--labels gives {len(labels)} names for {len(report_paths)} reports; give one per report")
+    curves: Dict[str, dict] = {}
+    random_windows = None
+    for i, path in enumerate(report_paths):
+        if not os.path.isfile(path):
+            raise InputError(f"No evaluation report {path}; pass the JSON an evaluation wrote")
+        try:
+            with open(path) as f:
+                report = json.load(f)
+            scores = report["scores"]
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise InputError(f"{path} is not an evaluation report ({type(error).__name__}: {error})") from None
+        agents = [name for name in scores if name != "random"]
+        for name in agents:
+            windows = scores[name].get("reward_windows")
+            if not windows:
+                raise InputError(f"{path} holds no reward windows (written before they existed); evaluate again")
+            label = labels[i] if labels else f"{report.get('experiment') or os.path.basename(path)} {report.get('label', '')}"
+            curves[label if len(agents) == 1 else f"{label} {name}"] = windows
+        if random_windows is None and scores.get("random", {}).get("reward_windows"):
+            random_windows = scores["random"]["reward_windows"]
+    if random_windows is not None:
+        curves["uniform random"] = random_windows
+    if not curves:
+        raise InputError("Nothing to plot: the reports hold no scored policy")
+    return curves
+
+
+def plot_reward_windows(curves: Dict[str, dict], out_path: str, title: Optional[str] = None) -> str:
+    """Writes the PNG of reward per step in each window of episode time, per agent: the mean over
+    episodes with its confidence interval as a band; rising lines are what a remembering agent draws."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from common.files import atomic_path
+
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for label, w in curves.items():
+        centres = [(start + end) / 2 for start, end in zip(w["start"], w["end"])]
+        mean = np.asarray(w["mean"], dtype=float)
+        low, high = np.asarray(w["ci_low"], dtype=float), np.asarray(w["ci_high"], dtype=float)
+        random = label == "uniform random"
+        line, = ax.plot(centres, mean, marker="o", markersize=3, label=f"{label} (n={w['n']})",
+                        color="black" if random else None, linestyle=":" if random else "-")
+        if np.isfinite(low).any():  # one episode has no interval
+            ax.fill_between(centres, low, high, alpha=0.2, color=line.get_color(), linewidth=0)
+    confidence = int(round(100 * next(iter(curves.values())).get("confidence", 0.95)))
+    ax.set_xlabel("episode time (fraction of the episode)")
+    ax.set_ylabel("reward per step")
+    ax.set_xlim(0, 1)
+    ax.set_title(title or f"Reward rate over episode time (mean over episodes, {confidence}% interval)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize=8)
+    fig.tight_layout()
+    with atomic_path(out_path) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
+    plt.close(fig)
+    return out_path
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("experiments", nargs="*", help="Experiment folders under --train_dir (default: all)")
@@ -221,12 +353,26 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--out", default=None, help="PNG path (default <train_dir>/curves.png)")
     parser.add_argument("--tag", default=DEFAULT_TAG, help="Scalar tag to plot")
     parser.add_argument("--env", default=None, help="Env for the reference lines (default: from config.json)")
+    parser.add_argument("--reward_windows", nargs="+", default=None, metavar="REPORT.json",
+                        help="Instead of curves: reward per step over episode time from these evaluation reports "
+                             "(their agents and a random policy when one was scored), one figure")
+    parser.add_argument("--labels", nargs="+", default=None, help="With --reward_windows: one name per report")
     args = parser.parse_args(argv)
+    if args.reward_windows:
+        try:
+            curves = read_window_curves(args.reward_windows, args.labels)
+            out = args.out or os.path.join(os.path.dirname(os.path.abspath(args.reward_windows[0])), "reward_windows.png")
+            plot_reward_windows(curves, out)
+        except InputError as error:
+            print(f"evaluation.plot: error: {error}", file=sys.stderr)
+            return 2
+        print(f"wrote {out}")
+        return 0
     try:
         groups = group_runs(find_runs(args.train_dir, args.experiments))
         out = plot_curves(groups, args.out or os.path.join(args.train_dir, "curves.png"), env_name=args.env, tag=args.tag)
     except InputError as error:
-        print(f"sf_maze.plot: error: {error}", file=sys.stderr)
+        print(f"evaluation.plot: error: {error}", file=sys.stderr)
         return 2
     for label, dirs in groups.items():
         print(f"{label}: {', '.join(os.path.basename(d) for d in dirs)}")

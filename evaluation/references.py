@@ -1,4 +1,4 @@
-"""Every published Memory Maze number this repo quotes, in one place; every tool and the README read it.
+"""Every published Memory Maze number this repo quotes, in one place; every tool and the docs read it.
 
 Source: Pasukonis, Lillicrap, Hafner, "Evaluating Long-Term Memory in 3D Mazes", arXiv:2210.13383v1
 (24 Oct 2022); later versions may differ, so each number names its table or figure in v1.

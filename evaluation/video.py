@@ -1,4 +1,5 @@
-"""mp4 output shared by enjoy and play: H.264 through imageio-ffmpeg, frames streamed to disk."""
+"""The one mp4 writer (sf_maze.enjoy, dreamer.enjoy, evaluation.play): H.264 through imageio-ffmpeg,
+frames streamed to disk."""
 import os
 
 import numpy as np
@@ -24,7 +25,8 @@ def text_bar(width: int, text: str, height: int = 24, color=(25, 25, 25)) -> np.
 
 
 class VideoWriter:
-    """Streams RGB frames to an mp4, so a 1000-step episode never sits in memory.
+    """Streams RGB frames to an mp4, so a 1000-step episode never sits in memory; frames of any size
+    (odd sides padded, never resampled). Usable as `with VideoWriter(path, fps) as writer:`.
 
     H.264/yuv420p (not OpenCV's mp4v, which Sample Factory writes) so browsers and players open it.
     """
@@ -44,3 +46,9 @@ class VideoWriter:
 
     def close(self) -> None:
         self._writer.close()
+
+    def __enter__(self) -> "VideoWriter":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()

@@ -2,8 +2,9 @@
 
 Per setting (the runs of one experiment that differ only in seed): the final score as mean and std
 over the finished seeds, the env steps reached, the published references for Memory Maze sizes, and
-a learning-curve PNG with seed bands (sf_maze.plot). Runs that crashed, were interrupted, are still
-running or fell short of their budget are listed as such and never averaged in.
+a learning-curve PNG with seed bands (evaluation.plot). Runs that crashed, were interrupted, are still
+running or fell short of their budget are listed as such and never averaged in. A missing --train_dir
+or sweep folder is one line and exit code 2, and nothing is created.
 """
 import argparse
 import importlib
@@ -15,10 +16,11 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from sf_maze.checks import InputError, reached_env_steps, read_saved_config
-from sf_maze.plot import plot_curves, read_scalars
-from sf_maze.references import ONLINE_BUDGET, format_references, steps_text
-from sf_maze.run_status import read_status
+from common.cli import InputError, input_errors_exit_2
+from evaluation.runs import reached_env_steps, read_saved_config, require_folder
+from evaluation.plot import plot_curves, read_scalars
+from evaluation.references import ONLINE_BUDGET, format_references, steps_text
+from evaluation.run_status import read_status
 
 
 def _flag(command: str, name: str) -> Optional[str]:
@@ -26,12 +28,17 @@ def _flag(command: str, name: str) -> Optional[str]:
     return match.group(1) if match else None
 
 
+def load_description(run_module: str):
+    """The run module's RUN_DESCRIPTION; InputError when there is none to import."""
+    try:
+        return importlib.import_module(run_module).RUN_DESCRIPTION
+    except (ImportError, AttributeError) as error:
+        raise InputError(f"cannot import run module {run_module!r} ({error})") from None
+
+
 def collect_runs(train_dir: str, run_module: str) -> List[dict]:
     """Every run the sweep describes, started or not, with its status and final score."""
-    try:
-        description = importlib.import_module(run_module).RUN_DESCRIPTION
-    except ImportError as error:
-        raise SystemExit(f"launcher.report: error: cannot import run module {run_module!r} ({error})") from None
+    description = load_description(run_module)
     runs = []
     for experiment in description.experiments:
         root_dir = os.path.join(description.run_name, f"{experiment.base_name}_{description.experiment_suffix}")
@@ -129,6 +136,7 @@ def write_curves(runs: List[dict], out_dir: str) -> Dict[str, str]:
     return paths
 
 
+@input_errors_exit_2("launcher.report")
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--train_dir", default="./train_dir", help="the launcher's --train_dir")
@@ -136,9 +144,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--out", default=None, help="folder for report.md and the PNGs (default: the sweep's folder)")
     args = parser.parse_args(argv)
 
+    run_name = load_description(args.run).run_name
+    # It only reads the sweep: a missing folder is a typo or a sweep not launched, never made here.
+    sweep_dir = os.path.join(require_folder(args.train_dir, "--train_dir"), run_name)
+    if not os.path.isdir(sweep_dir):
+        raise InputError(f"{sweep_dir} does not exist: no run of --run={args.run} has started under "
+                         f"--train_dir={args.train_dir}")
     runs = collect_runs(args.train_dir, args.run)
-    run_name = importlib.import_module(args.run).RUN_DESCRIPTION.run_name
-    out_dir = args.out or os.path.join(args.train_dir, run_name)
+    out_dir = args.out or sweep_dir
     os.makedirs(out_dir, exist_ok=True)
     report = render_report(runs, write_curves(runs, out_dir))
     with open(os.path.join(out_dir, "report.md"), "w") as f:

@@ -19,14 +19,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from sf_maze.references import PAPER, PROBING, PROBING_METRICS, PROBING_WINDOW
+from evaluation.references import PAPER, PROBING, PROBING_METRICS, PROBING_WINDOW
 
 TARGETS = ("walls", "objects")
 LABEL_KEYS = {"walls": "maze_layout", "objects": "targets_vec"}
 POSE_KEYS = ("agent_pos", "agent_dir")
 POSE_SIZE = 4
 
-# The paper's 9x9 Table 4 (walls %, objects MSE, second half of each episode; sf_maze.references holds
+# The paper's 9x9 Table 4 (walls %, objects MSE, second half of each episode; evaluation.references holds
 # every published number), recorded in each 9x9 result JSON beside ours.
 PAPER_9X9 = {"source": f"{PAPER}, Table 4", "window": PROBING_WINDOW,
              **{target: {"metric": PROBING_METRICS[target], **{name: list(value) for name, value in rows.items()}}

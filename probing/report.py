@@ -4,7 +4,7 @@
 
 First the headline: the paper's window (the second half of each eval episode, steps 500-1000) and
 scale (walls accuracy in %, objects MSE), the paper's rows (arXiv:2210.13383v1, Table 4, from
-`sf_maze.references`) above ours. Then ours in full: second half first, then all steps, with the
+`evaluation.references`) above ours. Then ours in full: second half first, then all steps, with the
 seen-cells accuracy and the objects RMSE. The constant baseline row comes from the first JSON (it
 depends on the data only). A missing, unreadable or wrong-shaped file is one line and exit code 2.
 """
@@ -13,7 +13,8 @@ import json
 import sys
 from typing import Dict, List, Optional, Sequence
 
-from sf_maze.references import PAPER, PROBING, PROBING_GRADIENT_STEPS, PROBING_RUNS, PROBING_WINDOW, format_value
+from common.cli import InputError, input_errors_exit_2
+from evaluation.references import PAPER, PROBING, PROBING_GRADIENT_STEPS, PROBING_RUNS, PROBING_WINDOW, format_value
 
 HEADLINE = "second_half"  # the paper's window (Section 3.3, Table 4)
 WINDOW_NAMES = {"second_half": "2nd half", "all": "all steps"}
@@ -29,7 +30,7 @@ DATA_KEYS = ("model", "train_episodes", "eval_episodes", "train_steps", "eval_st
              "probe_mlp", "probe_steps", "probe_batch", "probe_pose")
 
 
-class ResultFileError(ValueError):
+class ResultFileError(InputError):
     """A results file that cannot be reported; the message names the file and the problem."""
 
 
@@ -124,25 +125,19 @@ def data_line(result: Dict) -> str:
             f"{' + pose' if result['probe_pose'] else ''}, objects = features")
 
 
+@input_errors_exit_2("probing.report")
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("results", nargs="+", help="probing.train --out JSONs, one per representation")
     parser.add_argument("--names", default="", help="Comma-separated row names (default: each JSON's --model)")
     args = parser.parse_args(argv)
-    try:
-        results = [load_result(path) for path in args.results]
-    except ResultFileError as error:
-        print(f"probing.report: error: {error}", file=sys.stderr)
-        return 2
+    results = [load_result(path) for path in args.results]
     names = [name.strip() for name in args.names.split(",")] if args.names else None
     if names and len(names) != len(results):
-        print(f"probing.report: error: --names has {len(names)} names for {len(results)} result files", file=sys.stderr)
-        return 2
+        raise InputError(f"--names has {len(names)} names for {len(results)} result files")
     sizes = {result.get("maze_size", 9) for result in results}  # JSONs written before maze_size: 9x9 runs
     if len(sizes) > 1:
-        print(f"probing.report: error: the result files come from different maze sizes {sorted(sizes)}; "
-              "report one size at a time", file=sys.stderr)
-        return 2
+        raise InputError(f"the result files come from different maze sizes {sorted(sizes)}; report one size at a time")
     maze_size = sizes.pop()
     print(headline_table(results, names, maze_size))
     print()

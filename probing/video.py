@@ -9,9 +9,13 @@ missed; plain grey/white where no walls probe was given), with the agent as a re
 """
 import argparse
 import logging
+import os
+import sys
 from typing import Dict, List, Optional
 
 import numpy as np
+
+from common.cli import InputError, input_errors_exit_2
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +121,7 @@ def render_episode_video(*, episode: Dict[str, np.ndarray], predictions: Dict[st
         imageio.mimsave(path, frames, fps=fps, macro_block_size=1)
 
 
+@input_errors_exit_2("probing.video")
 def main(argv: Optional[List[str]] = None) -> None:
     import torch
 
@@ -132,6 +137,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--fps", type=int, default=16)
     parser.add_argument("--stride", type=int, default=1, help="Draw every n-th step")
     args = parser.parse_args(argv)
+    for flag, path in (("--episode", args.episode), ("--probes", args.probes)):
+        if not os.path.isfile(path):  # one line, not torch's or numpy's traceback
+            raise InputError(f"{flag}={path}: no such file")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
 
     saved = torch.load(args.probes, map_location="cpu", weights_only=False)
@@ -150,4 +158,4 @@ def main(argv: Optional[List[str]] = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

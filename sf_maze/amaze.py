@@ -17,7 +17,7 @@ from common.cli import parse_bool
 from envs import maze_seeds
 from envs.amaze import make_amaze_batch
 from envs.amaze.constants import NORMALIZE_DIVISOR
-from envs.amaze.evaluation import Policy, evaluate, random_policy  # noqa: F401 (callers import them from here)
+from evaluation.amaze import GridAgentPolicy
 from networks import GridEncoder
 
 log = logging.getLogger(__name__)
@@ -185,16 +185,9 @@ class AMazeEncoder(Encoder):
         return self.net.out_size
 
 
-# ---- evaluation (envs.amaze.evaluation scores any policy) ----------------------------------------
+# ---- evaluation (evaluation.amaze scores any policy) ----------------------------------------------
 
 
-def agent_policy(agent, greedy: bool = True) -> Policy:
-    """A GridAgent (networks.load_sf_checkpoint) as a Policy; the LSTM state is carried by the caller."""
-
-    def act(obs, state):
-        logits, _, _, state = agent({key: value.unsqueeze(0) for key, value in obs.items()}, state)
-        logits = logits.squeeze(0)
-        actions = logits.argmax(-1) if greedy else torch.distributions.Categorical(logits=logits).sample()
-        return actions, state
-
-    return act
+def agent_policy(agent, greedy: bool = True) -> GridAgentPolicy:
+    """A GridAgent (networks.load_sf_checkpoint) as an evaluation Agent; it keeps each maze's core state."""
+    return GridAgentPolicy(agent, greedy=greedy)

@@ -5,14 +5,14 @@ here for sf_maze's commands): one line on stderr and exit status 2, before any p
 made.
 """
 import contextlib
-import glob
 import os
 import tempfile
-from typing import Optional
+from typing import Optional, Tuple
 
 from common.cli import (USAGE_ERROR, InputError, check_at_least, check_writable_folder,  # noqa: F401  sf_maze's commands
                  input_errors_exit_2, report_input_error)  # noqa: F401  import these from here
-from envs.names import env_family
+from envs.names import check_env_name, env_family
+from evaluation.runs import latest_checkpoints, reached_env_steps, read_saved_config  # noqa: F401  sf_maze's commands
 
 # networks (torch) is imported where used.
 
@@ -34,14 +34,6 @@ def quiet_sample_factory():
         logger.setLevel(level)
 
 
-def check_env_name(name: str) -> None:
-    """An env the agents here can play (envs.check_env_name); InputError, one line, otherwise."""
-    from envs import check_env_name as check
-
-    try:
-        check(name, trainable=True)
-    except ValueError as error:
-        raise InputError(str(error)) from None
 
 
 def check_train_dir(train_dir: str) -> None:
@@ -53,9 +45,6 @@ def check_train_dir(train_dir: str) -> None:
         raise InputError(f"--train_dir={train_dir} cannot be written ({error.strerror}); pass a writable directory") from None
 
 
-def latest_checkpoints(experiment_dir: str):
-    """All checkpoint files of an experiment, newest last (Sample Factory's own naming sorts by step)."""
-    return sorted(glob.glob(os.path.join(experiment_dir, "checkpoint_p*", "checkpoint_*.pth")))
 
 
 def check_checkpoint(path: str) -> None:
@@ -68,15 +57,6 @@ def check_checkpoint(path: str) -> None:
                          "checkpoint, or choose a new --experiment") from None
 
 
-def read_saved_config(experiment_dir: str) -> Optional[dict]:
-    """The experiment's config.json as a dict (None when there is none); InputError when it is unreadable."""
-    from networks.checkpoint import read_run_config
-
-    try:
-        return read_run_config(experiment_dir)
-    except ValueError as error:
-        raise InputError(f"{error}. Fix or remove it (the run's settings then come from the command line), "
-                         "or choose a new --experiment") from None
 
 
 def trained_env(cfg) -> Optional[str]:
@@ -91,6 +71,48 @@ def check_env_fits_run(cfg) -> None:
     if trained and env_family(trained) != env_family(cfg.env):
         raise InputError(f"{cfg.experiment} was trained on --env={trained} (its config.json), and --env={cfg.env} "
                          f"gives other observations; pass --env={trained} or another {env_family(trained)}_* env")
+
+
+def _checkpoint_agent(state: dict) -> Tuple[str, Optional[str]]:
+    """(env family the encoder's weights take: 'amaze' or 'memory', core name or None) read off an
+    actor-critic state dict; ValueError for weights of no known encoder or core."""
+    from networks.checkpoint import PREFIXES
+    from networks.core_loading import core_name
+
+    encoder = {key[len(PREFIXES["encoder"]):] for key in state if key.startswith(PREFIXES["encoder"])}
+    if "cell_embedding.weight" in encoder:
+        family = "amaze"
+    elif encoder & {"convs.0.weight", "stages.0.conv.weight"}:
+        family = "memory"
+    else:
+        raise ValueError("its weights hold no sf_maze encoder (grid, conv or ResNet)")
+    core_state = {key[len(PREFIXES["core"]):]: value for key, value in state.items() if key.startswith(PREFIXES["core"])}
+    return family, (core_name(core_state) if core_state else None)
+
+
+def _agent_words(family: str, core: Optional[str]) -> str:
+    agent = {"amaze": "an AMaze (grid view)", "memory": "a Memory Maze (camera)"}.get(family, family)
+    return f"{agent} agent {'with a ' + core.upper() + ' core' if core else 'without a memory core (use_rnn=False)'}"
+
+
+def check_checkpoint_fits(cfg, checkpoint_path: str) -> None:
+    """The checkpoint's weights are the agent `cfg` asks for (config.json merged with the flags): the
+    env family its encoder takes and its memory core (present or not, which one), compared before any
+    env starts; InputError naming both otherwise."""
+    from networks.checkpoint import read_sf_checkpoint
+
+    try:
+        state = read_sf_checkpoint(checkpoint_path)["model"]
+        found = _checkpoint_agent(state)
+    except (ValueError, FileNotFoundError, KeyError, TypeError) as error:
+        raise InputError(f"Checkpoint {checkpoint_path} cannot be played: {error}") from None
+    use_rnn = bool(getattr(cfg, "use_rnn", True))
+    wanted = (env_family(cfg.env), str(getattr(cfg, "maze_core", "lstm")) if use_rnn else None)
+    if found != wanted:
+        flags = f"--env={cfg.env} --use_rnn={use_rnn}" + (f" --maze_core={wanted[1]}" if use_rnn else "")
+        raise InputError(f"Checkpoint {checkpoint_path} holds {_agent_words(*found)}, but {flags} "
+                         f"({cfg.experiment}/config.json and the command line) asks for {_agent_words(*wanted)}; "
+                         "pass the flags the run trained with, or another run's --experiment")
 
 
 def with_trained_env(cfg, error: Exception) -> InputError:
@@ -138,7 +160,7 @@ def check_counts(cfg) -> None:
 def check_run_inputs(cfg) -> None:
     if cfg.experiment.strip() in ("", ".", ".."):  # the run would write into train_dir itself or above it
         raise InputError(f"--experiment={cfg.experiment!r}; pass a name for the run's folder under --train_dir")
-    check_env_name(cfg.env)
+    check_env_name(cfg.env, trainable=True)
     check_counts(cfg)
     check_model_flags(cfg)
     check_train_dir(cfg.train_dir)
@@ -150,14 +172,6 @@ def check_run_inputs(cfg) -> None:
             check_checkpoint(checkpoints[-1])
 
 
-def reached_env_steps(experiment_dir: str) -> int:
-    """Env steps of the newest checkpoint (0 without one)."""
-    from networks.checkpoint import read_sf_checkpoint
-
-    checkpoints = [p for p in latest_checkpoints(experiment_dir) if "best" not in os.path.basename(p)]
-    if not checkpoints:
-        return 0
-    return int(read_sf_checkpoint(checkpoints[-1]).get("env_steps", 0))
 
 
 def env_step_budget(cfg) -> int:

@@ -17,7 +17,7 @@ from typing import List, Optional
 import numpy as np
 
 from sf_maze.checks import (InputError, check_at_least, check_env_fits_run, input_errors_exit_2, with_trained_env)
-from sf_maze.video import VideoWriter, even_sides, text_bar
+from evaluation.video import VideoWriter, even_sides, text_bar
 
 log = logging.getLogger(__name__)
 

@@ -1,25 +1,23 @@
 """Score a trained agent: `python -m sf_maze.evaluate --env=memory_9x9 --experiment=NAME --episodes=N`.
 
-Runs N full episodes on fixed seeds (K envs in parallel, one batched policy call per step), prints
-mean, std and 95% interval of the episode return beside the published references and a random
-policy on the same seeds, plus the first- vs second-half reward rate, and writes JSON and CSV
-(one row per episode) to <train_dir>/<experiment>/eval/ or --out.
+Runs N full episodes on fixed seeds (evaluation.score: K envs in parallel, one batched policy call per
+step), prints mean, std and 95% interval of the episode return beside the published references and a
+random policy on the same seeds, plus the first- vs second-half reward rate and the rate in each tenth
+of the episode, and writes the one report format (evaluation.report: JSON, per-episode CSV, windows
+CSV) to <train_dir>/<experiment>/eval/ or --out.
 
 `--random` scores a uniform random policy instead (no experiment needed); its file under
 <train_dir>/eval_random/ is then picked up by later reports on the same env and seeds.
 """
-import csv
 import functools
 import json
 import logging
-import math
 import os
 import sys
-from typing import Dict, List, Optional
+from typing import List, Optional, Tuple
 
-from sf_maze.checks import (InputError, check_at_least, check_env_fits_run, check_writable_folder,
-                            input_errors_exit_2, with_trained_env)
-from sf_maze.references import format_references
+from sf_maze.checks import (InputError, check_at_least, check_checkpoint_fits, check_env_fits_run,
+                            check_writable_folder, input_errors_exit_2, with_trained_env)
 
 log = logging.getLogger(__name__)
 
@@ -58,68 +56,19 @@ def random_result_path(cfg) -> str:
 
 
 def score(episodes: List[dict]) -> dict:
-    """Summary of run_episodes' output: return statistics and half-split reward rates."""
-    from sf_maze.stats import half_split_summary, summarize_returns
+    """Summary of one policy's episodes (evaluation.score.score): returns, half split, reward windows."""
+    from evaluation.score import score as score_episodes
 
-    returns = [float(e["rewards"].sum()) for e in episodes]
-    return dict(returns=summarize_returns(returns), half_split=half_split_summary([e["rewards"] for e in episodes]),
-                mean_length=float(sum(e["length"] for e in episodes) / len(episodes)))
+    return score_episodes(episodes)
 
 
-def episode_rows(policy_name: str, episodes: List[dict]) -> List[dict]:
-    from sf_maze.stats import half_rates
-
-    rows = []
-    for i, e in enumerate(episodes):
-        halves = half_rates(e["rewards"])
-        rows.append(dict(policy=policy_name, episode=i, seed=e["seed"], episode_return=float(e["rewards"].sum()),
-                         length=e["length"], first_half_rate=halves["first"], second_half_rate=halves["second"]))
-    return rows
-
-
-def _fmt(x: float, digits: int = 2) -> str:
-    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
-
-
-def format_report(report: dict) -> str:
-    """The printed table: one row per scored policy, then the published references."""
-    lines = [f"{report['env']}  {report['label']}  {report['episodes']} episodes"
-             f"{' x ' + str(report['max_episode_steps']) + ' steps (SHORTENED)' if report['max_episode_steps'] else ''}"
-             f"  seeds {report['eval_seed']}..{report['eval_seed'] + report['episodes'] - 1}"]
-    lines.append(f"{'policy':<16}{'mean':>8}{'std':>8}   {int(report['confidence'] * 100)}% CI of mean   "
-                 f"reward/step 1st half  2nd half")
-    for name, s in report["scores"].items():
-        r, h = s["returns"], s["half_split"]
-        ci = f"[{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]"
-        lines.append(f"{name:<16}{_fmt(r['mean']):>8}{_fmt(r['std']):>8}   {ci:<18}"
-                     f"{_fmt(h['first'], 4):>20}{_fmt(h['second'], 4):>10}")
-    if report.get("references"):
-        lines.append("published (full episodes): " + format_references(report["env"]))
-    if report.get("random_note"):
-        lines.append(report["random_note"])
-    return "\n".join(lines)
-
-
-def write_outputs(out_dir: str, stem: str, report: dict, rows: List[dict]) -> Dict[str, str]:
-    os.makedirs(out_dir, exist_ok=True)
-    json_path, csv_path = os.path.join(out_dir, stem + ".json"), os.path.join(out_dir, stem + ".csv")
-    with open(json_path, "w") as f:
-        json.dump(dict(report, episode_returns={n: [r["episode_return"] for r in rows if r["policy"] == n]
-                                                for n in report["scores"]}), f, indent=2)
-    with open(csv_path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return dict(json=json_path, csv=csv_path)
-
-
-def evaluate(cfg, checkpoint: Optional[str]) -> dict:
-    """Runs the episodes; returns the report dict (also what the JSON holds)."""
+def evaluate(cfg, checkpoint: Optional[str]) -> Tuple[dict, List[dict]]:
+    """Runs the episodes; returns (the report dict the JSON holds, the per-episode CSV rows)."""
     import torch
 
-    from sf_maze.policy import RandomPolicy, TrainedPolicy, make_eval_env, single_thread_cpu_inference
-    from sf_maze.references import reference_budgets, reference_scores
-    from sf_maze.rollout import EnvPool, run_episodes
+    from evaluation.report import build_report, episode_rows, relative_to
+    from evaluation.score import EnvPool, RandomAgent, run_episodes
+    from sf_maze.policy import TrainedAgent, TrainedPolicy, make_eval_env, single_thread_cpu_inference
 
     single_thread_cpu_inference(cfg)
     seeds = [cfg.eval_seed + i for i in range(cfg.episodes)]
@@ -133,34 +82,36 @@ def evaluate(cfg, checkpoint: Optional[str]) -> dict:
             # Actions are sampled with torch's global generator: seeded, the same checkpoint and seeds
             # give the same scores.
             torch.manual_seed(cfg.eval_seed)
-            episodes = run_episodes(pool, policy, seeds, desc="agent")
+            episodes = run_episodes(pool, TrainedAgent(policy), seeds, desc="agent")
             scores["agent"] = score(episodes)
             rows += episode_rows("agent", episodes)
         if checkpoint is None or cfg.with_random:
-            episodes = run_episodes(pool, RandomPolicy(pool.action_space, seed=cfg.eval_seed), seeds, desc="random")
+            episodes = run_episodes(pool, RandomAgent(pool.action_space, seed=cfg.eval_seed), seeds, desc="random")
             scores["random"] = score(episodes)
             rows += episode_rows("random", episodes)
 
+    run_dir = os.path.join(cfg.train_dir, cfg.experiment) if checkpoint is not None else None
     random_note = None
     if "random" not in scores:
         cached = random_result_path(cfg)
         if os.path.isfile(cached):
             with open(cached) as f:
                 scores["random"] = json.load(f)["scores"]["random"]
-            random_note = f"random: from {cached}"
+            random_note = f"random: from {relative_to(cached, run_dir)}"
         else:
             random_note = "random: not measured on these seeds (add --with_random=True, or run once with --random)"
     label = os.path.splitext(os.path.basename(checkpoint))[0] if checkpoint else "random"
-    return dict(env=cfg.env, experiment=None if checkpoint is None else cfg.experiment, checkpoint=checkpoint,
-                checkpoint_env_steps=env_steps, label=label, episodes=cfg.episodes, eval_seed=cfg.eval_seed,
-                max_episode_steps=cfg.max_episode_steps, full_episodes=not cfg.max_episode_steps,
-                deterministic=bool(cfg.eval_deterministic), confidence=0.95, scores=scores,
-                references=reference_scores(cfg.env), reference_budgets=reference_budgets(cfg.env),
-                random_note=random_note, rows=rows)
+    report = build_report(trainer="sample_factory", env=cfg.env, label=label, scores=scores, episodes=cfg.episodes,
+                          eval_seed=cfg.eval_seed, experiment=None if checkpoint is None else cfg.experiment,
+                          checkpoint=checkpoint, run_dir=run_dir, checkpoint_env_steps=env_steps,
+                          max_episode_steps=cfg.max_episode_steps, deterministic=bool(cfg.eval_deterministic),
+                          random_note=random_note)
+    return report, rows
 
 
 @input_errors_exit_2("sf_maze.evaluate")
 def main(argv: Optional[List[str]] = None) -> int:
+    from evaluation.report import format_report, write_report
     from sf_maze.policy import load_experiment, parse_playback_cfg
 
     cfg = parse_playback_cfg(argv, parse_args)
@@ -171,11 +122,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not cfg.random:
         check_env_fits_run(cfg)
         cfg, checkpoint = load_experiment(cfg)
+        check_checkpoint_fits(cfg, checkpoint)  # before any env starts or any folder is made
     try:
-        report = evaluate(cfg, checkpoint)
+        report, rows = evaluate(cfg, checkpoint)
     except InputError as error:
         raise with_trained_env(cfg, error) if checkpoint else error
-    rows = report.pop("rows")
     if cfg.out:
         out_dir = cfg.out
     elif checkpoint is None:
@@ -183,9 +134,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     else:
         out_dir = os.path.join(cfg.train_dir, cfg.experiment, "eval")
     stem = file_stem(cfg.env, report["label"], cfg.episodes, cfg.eval_seed, cfg.max_episode_steps)
-    paths = write_outputs(out_dir, stem, report, rows)
+    paths = write_report(out_dir, stem, report, rows)
     print(format_report(report))
-    print(f"wrote {paths['json']} and {paths['csv']}")
+    print(f"wrote {paths['json']}, {paths['csv']} and {paths['windows_csv']}")
     return 0
 
 

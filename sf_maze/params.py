@@ -23,7 +23,7 @@ LEARNER_GIB = 6.0  # main process, learner and inference worker together
 MEMORY_HEADROOM = 0.8  # leave a fifth of the free memory to the system and the page cache
 # 8 envs per worker: the paper's 128 parallel envs (Table E.2) on 16 cores, and on a CPU-only machine
 # inference requests of 4 frames instead of 2, which cost less per frame: training 1.08x against 4
-# per worker over five runs each, 16 per worker 1.06x (benchmarks/train_fps.py, README's Benchmarks).
+# per worker over five runs each, 16 per worker 1.06x (benchmarks/train_fps.py, docs/results/throughput.md).
 ENVS_PER_WORKER = 8
 
 
@@ -84,7 +84,7 @@ def add_maze_args(parser) -> None:
                         "1.27x on a CPU with AVX512-BF16, benchmarks/train_fps.py); acting stays float32. True, False, or "
                         "auto (the default): on where the learner's device computes bfloat16 natively "
                         "(sf_maze.model.bf16_is_native). Learns alike: 1.57 [1.10, 2.03] against float32's 1.53 "
-                        "[0.98, 2.09] at 2M frames, same seed (README, benchmarks/memory_learning.py --bf16_learner)")
+                        "[0.98, 2.09] at 2M frames, same seed (docs/results/memory_learning.md, benchmarks/memory_learning.py --bf16_learner)")
     p.add_argument("--maze_learner_keep_heap", default=True, type=parse_bool,
                    help="The learner process keeps the memory it frees for its next batch instead of returning it "
                         "to the OS (common.heap.keep_freed_heap): glibc maps each large activation fresh and the "

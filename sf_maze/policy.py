@@ -15,6 +15,7 @@ import gymnasium as gym
 import numpy as np
 
 from envs import is_amaze
+from evaluation.score import Agent
 from sf_maze.checks import InputError
 
 log = logging.getLogger(__name__)
@@ -32,13 +33,14 @@ def parse_eval_cfg(argv: Optional[List[str]], add_args: Callable, defaults: Opti
 def parse_playback_cfg(argv: Optional[List[str]], parse: Callable):
     """What enjoy and evaluate start with: registration and parsing without Sample Factory's debug
     lines, then the env-name and --eval_seed checks (InputError, one line)."""
-    from sf_maze.checks import check_at_least, check_env_name, quiet_sample_factory
+    from envs import check_env_name
+    from sf_maze.checks import check_at_least, quiet_sample_factory
     from sf_maze.train import register_components
 
     with quiet_sample_factory():
         register_components()
         cfg = parse(argv)
-    check_env_name(cfg.env)
+    check_env_name(cfg.env, trainable=True)
     check_at_least(0, eval_seed=cfg.eval_seed)
     return cfg
 
@@ -206,18 +208,23 @@ class TrainedPolicy:
             return actions.reshape(len(observations), -1).squeeze(-1).cpu().numpy(), out["new_rnn_states"]
 
 
-class RandomPolicy:
-    """Uniform random actions with TrainedPolicy's interface: the baseline the paper's scores sit above."""
+class TrainedAgent(Agent):
+    """TrainedPolicy as an evaluation.score Agent: the slots' states live here, zeroed at each episode
+    start, and only the playing slots' rows go through the model (as Sample Factory's sampler does)."""
 
-    def __init__(self, action_space: gym.Space, seed: int = 0):
-        self.action_space = action_space
-        self.rng = np.random.default_rng(seed)
+    def __init__(self, policy: TrainedPolicy):
+        self.policy = policy
+        self.states = None
 
-    def initial_state(self, batch: int):
-        return np.zeros((batch, 1), np.float32)
+    def reset(self, num_envs: int) -> None:
+        self.states = self.policy.initial_state(num_envs)
 
-    def act(self, observations: Sequence, states) -> Tuple[np.ndarray, object]:
-        return self.rng.integers(self.action_space.n, size=len(observations)), states
+    def start(self, slot: int, seed: int) -> None:
+        self.states[slot] = 0
+
+    def act(self, observations: Sequence, slots: Sequence[int]) -> np.ndarray:
+        actions, self.states[slots] = self.policy.act(observations, self.states[slots])
+        return actions
 
 
 def load_checkpoint_file(path: str) -> dict:

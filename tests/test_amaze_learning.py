@@ -22,7 +22,7 @@ EVAL_SEED = 1_000_000  # maze i of the evaluation gets seed EVAL_SEED + i; train
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    from sf_maze.checks import latest_checkpoints
+    from evaluation.runs import latest_checkpoints
 
     train_dir = str(tmp_path_factory.mktemp("amaze_train"))
     command = [sys.executable, "-m", "sf_maze.train", f"--env={ENV}", f"--experiment={EXPERIMENT}",
@@ -38,9 +38,11 @@ def run(tmp_path_factory):
     return train_dir, checkpoints[-1]
 
 
+@pytest.mark.slow
 def test_trained_policy_beats_random_on_held_out_mazes(run):
     from networks import load_sf_checkpoint
-    from sf_maze.amaze import agent_policy, evaluate, random_policy
+    from evaluation.amaze import evaluate, random_policy
+    from sf_maze.amaze import agent_policy
 
     _, path = run
     assert torch.load(path, map_location="cpu", weights_only=False)["env_steps"] >= ENV_STEPS
@@ -53,6 +55,7 @@ def test_trained_policy_beats_random_on_held_out_mazes(run):
     assert trained["solve_rate"] - rand["solve_rate"] >= 0.2, (trained, rand)
 
 
+@pytest.mark.slow
 def test_checkpoint_loads_into_plain_networks_and_matches_sample_factory(run):
     from sample_factory.cfg.arguments import load_from_checkpoint
     from sample_factory.model.actor_critic import create_actor_critic

@@ -103,10 +103,10 @@ def test_generate_refuses_bad_flags_before_making_the_folder(tmp_path, capsys, f
     ("--max_steps=0", "--max_steps=0"),
 ])
 def test_play_refuses_bad_flags(tmp_path, capsys, flags, expected):
-    from sf_maze.play import main
+    from evaluation.play import main
 
     assert main([f"--out={tmp_path / 'rec'}", *flags.split()]) == 2
-    assert expected in one_error_line(capsys, "sf_maze.play")
+    assert expected in one_error_line(capsys, "evaluation.play")
     assert not (tmp_path / "rec").exists()
 
 
@@ -137,10 +137,11 @@ def test_a_refusal_is_one_stderr_line_from_the_real_command(tmp_path):
 
 
 # ---- a broken env stops the trainer instead of hanging it ------------------------------------------
+@pytest.mark.slow
 def test_an_env_that_fails_to_build_ends_training_within_60_s_marked_failed(tmp_path):
     """Sample Factory reads the env's spaces in a spawned process and used to wait on it forever.
     An invalid MUJOCO_GL makes that process fail as a missing GL library does."""
-    from sf_maze.run_status import read_status
+    from evaluation.run_status import read_status
 
     command = [sys.executable, "-m", "sf_maze.train", "--env=memory_9x9", "--experiment=broken",
                f"--train_dir={tmp_path}", "--device=cpu", "--train_for_env_steps=1000", "--num_workers=1",

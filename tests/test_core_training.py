@@ -77,7 +77,7 @@ def train(train_dir, core, steps):
 
 @pytest.fixture(scope="module", params=CORES)
 def trained(request, tmp_path_factory):
-    from sf_maze.checks import latest_checkpoints
+    from evaluation.runs import latest_checkpoints
 
     core, train_dir = request.param, str(tmp_path_factory.mktemp(f"cores_{request.param}"))
     train(train_dir, core, 1024)
@@ -86,8 +86,9 @@ def trained(request, tmp_path_factory):
     return core, train_dir, first, log
 
 
+@pytest.mark.slow
 def test_core_trains_and_resumes(trained):
-    from sf_maze.checks import latest_checkpoints
+    from evaluation.runs import latest_checkpoints
 
     core, train_dir, first, log = trained
     assert f"self.env_steps={first['env_steps']}" in log, "the second run did not resume from the first"
@@ -98,6 +99,7 @@ def test_core_trains_and_resumes(trained):
     assert moved, "no core weight changed while training"
 
 
+@pytest.mark.slow
 def test_checkpoint_loads_bit_exact_against_sample_factory(trained):
     """Plain agent vs Sample Factory's actor-critic, stepped as its rollout does: flat state, zeroed at dones."""
     from sample_factory.cfg.arguments import load_from_checkpoint
@@ -108,7 +110,7 @@ def test_checkpoint_loads_bit_exact_against_sample_factory(trained):
     from networks import load_sf_checkpoint
     from networks.core_loading import core_name
     from sf_maze.amaze import make_amaze_sf_env
-    from sf_maze.checks import latest_checkpoints
+    from evaluation.runs import latest_checkpoints
     from sf_maze.train import parse_args, register_components
 
     core, train_dir, _, _ = trained
@@ -192,6 +194,7 @@ def test_memory_cores_sweep_has_every_core_and_seed_and_parses(tmp_path):
     assert {core for _, core, _ in seen} == {"lstm", "gru", "gtrxl", "lru", "none"}
 
 
+@pytest.mark.slow
 def test_evaluate_scores_every_core(trained, tmp_path):
     from sf_maze.evaluate import main as evaluate
 

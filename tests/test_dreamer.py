@@ -1,5 +1,6 @@
 """Dreamer: lambda-returns and KL by hand, RSSM shapes and resets, replay, and the real CLI on a debug run
 (world-model loss falls, checkpoint + resume, enjoy video, evaluate, probing features)."""
+import csv
 import json
 import math
 import os
@@ -10,7 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from dreamer.config import ConfigError, build
+from common.cli import InputError
+from dreamer.config import build
 from dreamer.replay import Replay, SequenceSampler
 from dreamer.behavior import ActorCritic
 from dreamer.returns import lambda_returns
@@ -110,6 +112,7 @@ class _ToyWorldModel:
         return torch.full((*features.shape[:-1], 1), 20.0)  # the episode always goes on
 
 
+@pytest.mark.slow
 def test_actor_learns_the_rewarded_action_in_imagination():
     torch.manual_seed(0)
     loss_kwargs = dict(horizon=3, gamma=0.9, return_lambda=0.95, actor_entropy=1e-3)
@@ -153,11 +156,11 @@ def test_replay_ring_and_tbtt_continuation(tmp_path):
 
 
 def test_config_errors_name_what_is_allowed():
-    with pytest.raises(ConfigError, match="allowed: .*--batch_size"):
+    with pytest.raises(InputError, match="allowed: .*--batch_size"):
         build({"batch_sise": "3"})
-    with pytest.raises(ConfigError, match="presets: memory_maze, dreamerv2_atari, amaze, debug"):
+    with pytest.raises(InputError, match="presets: memory_maze, dreamerv2_atari, amaze, debug"):
         build({"env": ENV}, preset="nope")
-    with pytest.raises(ConfigError, match="(?i)valid names: .*amaze_7x7"):
+    with pytest.raises(InputError, match="(?i)valid names: .*amaze_7x7"):
         build({"env": "amaze_8x8"})
     assert build({"env": ENV, "steps": "1e3"}, preset="debug")["steps"] == 1000
 
@@ -185,6 +188,7 @@ def debug_run(tmp_path_factory):
     return logdir, first_out, first_metrics, second_out
 
 
+@pytest.mark.slow
 def test_world_model_loss_falls(debug_run):
     _, _, first_metrics, _ = debug_run
     losses = [m["world_model/loss"] for m in first_metrics if "world_model/loss" in m]
@@ -193,6 +197,7 @@ def test_world_model_loss_falls(debug_run):
     assert any("reward/reward" in m for m in first_metrics) and all("perf/_fps" in m for m in first_metrics)
 
 
+@pytest.mark.slow
 def test_checkpoint_and_resume_continue_env_steps(debug_run):
     logdir, first_out, first_metrics, second_out = debug_run
     assert first_metrics[-1]["env_steps"] == 600
@@ -206,6 +211,7 @@ def test_checkpoint_and_resume_continue_env_steps(debug_run):
     assert not [name for name in os.listdir(logdir) if ".tmp" in name]  # atomic writes leave no temp file
 
 
+@pytest.mark.slow
 def test_enjoy_writes_readable_mp4(debug_run, tmp_path):
     import imageio.v3 as iio
 
@@ -220,7 +226,8 @@ def test_enjoy_writes_readable_mp4(debug_run, tmp_path):
     assert frames.std() > 10  # not a blank video
 
 
-def test_features_and_evaluate_from_checkpoint(debug_run):
+@pytest.mark.slow
+def test_features_and_evaluate_from_checkpoint(debug_run, tmp_path):
     from dreamer.checkpoint import load_world_model
     from dreamer.evaluate import evaluate
 
@@ -237,6 +244,15 @@ def test_features_and_evaluate_from_checkpoint(debug_run):
     assert features.shape == (T, B, 32 + 4 * 4)
     assert torch.equal(features, model.features(frames, actions, first, agent_dir=agent_dir))  # deterministic
     assert torch.equal(frames, frames_before)
-    result = evaluate(logdir, ENV, episodes=2, seed=5)
+    result = evaluate(logdir, ENV, episodes=2, seed=5, out=str(tmp_path))
     assert set(result) >= {"mean", "std", "returns"} and len(result["returns"]) == 2
     assert result["mean"] == pytest.approx(np.mean(result["returns"]))
+    # The one report format sf_maze.evaluate and the AMaze evaluation write (tests/test_report.py).
+    from test_report import check_report_files
+
+    [json_path] = [str(p) for p in tmp_path.glob("*.json")]
+    report = check_report_files(json_path, "dreamer")
+    assert report["checkpoint"] == "checkpoint.pt" and report["episode_returns"]["agent"] == result["returns"]
+    assert [int(row["seed"]) for row in csv.DictReader(open(json_path[:-5] + ".csv"))] == [5, 6]
+    # Same seeds, same episodes.
+    assert evaluate(logdir, ENV, episodes=2, seed=5)["returns"] == result["returns"]

@@ -59,6 +59,7 @@ def wait_gone(processes, timeout):
     return [p for p in alive if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
 
 
+@pytest.mark.slow
 def test_kill_9_of_the_learner_leaves_no_actor(tmp_path):
     process, children = start_and_wait_for_training(str(tmp_path / "run"))
     os.kill(process.pid, signal.SIGKILL)
@@ -69,6 +70,7 @@ def test_kill_9_of_the_learner_leaves_no_actor(tmp_path):
     assert not left, [child.cmdline() for child in left]
 
 
+@pytest.mark.slow
 def test_a_killed_actor_fails_the_run_in_one_line_and_keeps_a_checkpoint(tmp_path):
     logdir = str(tmp_path / "run")
     process, children = start_and_wait_for_training(logdir)
@@ -90,6 +92,7 @@ def test_a_killed_actor_fails_the_run_in_one_line_and_keeps_a_checkpoint(tmp_pat
     assert saved["agent"]["grad_steps"] >= 1
 
 
+@pytest.mark.slow
 def test_sigterm_saves_a_checkpoint_and_the_run_resumes_from_it(tmp_path):
     logdir = str(tmp_path / "run")
     process, children = start_and_wait_for_training(logdir, grad_steps=40)

@@ -13,6 +13,9 @@ import time
 import pytest
 import torch
 
+# Every test here reads one real Dreamer training run on AMaze (minutes on 2 cores).
+pytestmark = pytest.mark.slow
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV = "amaze_7x7"
 ENV_STEPS = 24_000
@@ -41,8 +44,8 @@ def logdir(tmp_path_factory):
 
 def test_dreamer_with_actors_beats_random_on_held_out_mazes(logdir):
     from dreamer.evaluate import evaluate
-    from envs.amaze import evaluate as evaluate_policy
-    from envs.amaze import random_policy
+    from evaluation.amaze import evaluate as evaluate_policy
+    from evaluation.amaze import random_policy
 
     checkpoint = torch.load(os.path.join(logdir, "checkpoint.pt"), map_location="cpu", weights_only=False)
     assert checkpoint["env_steps"] >= ENV_STEPS and checkpoint["agent"]["grad_steps"] > 0

@@ -1,5 +1,6 @@
 """Dreamer's TBTT sampler draws every held replay step equally often, whatever its age."""
 import numpy as np
+import pytest
 
 from dreamer.replay import Replay, SequenceSampler
 
@@ -16,6 +17,7 @@ def fill(replay, rng, steps, left):
             left[env] -= 1
 
 
+@pytest.mark.slow
 def test_tbtt_sampling_is_uniform_over_age(tmp_path):
     # A filled 20k-step ring that keeps being written while batches are drawn (16 env steps per
     # batch, as the trainer's default schedule): the ages of sampled steps, in fifths of the ring from

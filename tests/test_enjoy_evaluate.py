@@ -1,7 +1,8 @@
 """Watching and scoring agents: enjoy (video), evaluate (statistics), plot, play, and the top-down map.
 
-One short real training run (module fixture) feeds enjoy, evaluate and plot; episodes are cut to a
-few steps with --max_episode_steps so the whole file stays within a few minutes on 2 cores.
+One short real training run (the session's `short_run`, tests/conftest.py) feeds enjoy, evaluate and
+plot; episodes are cut to a few steps with --max_episode_steps so the whole file stays within a few
+minutes on 2 cores.
 """
 import csv
 import glob
@@ -15,25 +16,16 @@ import sys
 import gymnasium as gym
 import numpy as np
 import pytest
+from conftest import SHORT_RUN, SHORT_RUN_EXPERIMENT  # noqa: F401  SHORT_RUN: test_export's
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-EXPERIMENT = "pytest_enjoy"
-SHORT_RUN = [
-    "--env=memory_9x9", f"--experiment={EXPERIMENT}", "--serial_mode=True", "--async_rl=False",
-    "--num_workers=1", "--num_envs_per_worker=2", "--worker_num_splits=1", "--rollout=16", "--recurrence=16",
-    "--batch_size=32", "--decorrelate_envs_on_one_worker=False", "--seed=1", "--device=cpu",
-    "--train_for_env_steps=256",
-]
+EXPERIMENT = SHORT_RUN_EXPERIMENT
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    train_dir = str(tmp_path_factory.mktemp("train_dir"))
-    command = [sys.executable, "-m", "sf_maze.train", f"--train_dir={train_dir}", *SHORT_RUN]
-    run = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    assert glob.glob(os.path.join(train_dir, EXPERIMENT, "checkpoint_p0", "checkpoint_*.pth"))
-    return train_dir
+def trained(short_run):
+    """The session's short real run (tests/conftest.py), read only: its train_dir."""
+    return short_run
 
 
 def read_video(path):
@@ -47,6 +39,7 @@ def read_video(path):
 
 
 # ---- enjoy ----------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_enjoy_writes_side_by_side_mp4_of_expected_length(trained, tmp_path, capsys):
     from sf_maze.enjoy import main
 
@@ -64,6 +57,7 @@ def test_enjoy_writes_side_by_side_mp4_of_expected_length(trained, tmp_path, cap
     assert "episode 1: seed 1000001" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_enjoy_and_evaluate_amaze_through_the_same_commands(tmp_path, capsys):
     """An AMaze experiment (untrained weights saved as Sample Factory does): top-down video and scores."""
     import torch
@@ -102,7 +96,8 @@ def test_enjoy_and_evaluate_amaze_through_the_same_commands(tmp_path, capsys):
         argv = ["--env=amaze_7x7", "--experiment=am", f"--train_dir={tmp_path}", "--max_episode_steps=100",
                 "--episodes=12", "--num_envs=2", f"--out={tmp_path / run}"]
         assert evaluate(argv) == 0
-        [csv_path] = glob.glob(str(tmp_path / run / "*.csv"))
+        [json_path] = glob.glob(str(tmp_path / run / "*.json"))
+        csv_path = json_path[:-5] + ".csv"  # beside it: <stem>_windows.csv
         scored.append([(r["seed"], r["length"], r["episode_return"]) for r in csv.DictReader(open(csv_path))])
     assert scored[0] == scored[1]
     # Some episodes reach the goal early and some do not: sampled actions matter, so the match is not trivial.
@@ -111,7 +106,7 @@ def test_enjoy_and_evaluate_amaze_through_the_same_commands(tmp_path, capsys):
 
 # ---- evaluate -------------------------------------------------------------------------------------
 def test_statistics_on_fixed_data():
-    from sf_maze.stats import half_rates, half_split_summary, summarize_returns
+    from evaluation.stats import half_rates, half_split_summary, summarize_returns
 
     s = summarize_returns([1.0, 2.0, 3.0, 4.0])
     assert s["n"] == 4 and s["mean"] == pytest.approx(2.5)
@@ -152,26 +147,34 @@ def make_scripted_env(index):
 
 
 class AlwaysOne:
-    def initial_state(self, batch):
-        return np.zeros((batch, 1))
+    """evaluation.score's Agent interface, recording the episode starts it is told of."""
 
-    def act(self, observations, states):
-        return np.ones(len(observations), np.int64), states
+    def reset(self, num_envs):
+        self.starts = []
+
+    def start(self, slot, seed):
+        self.starts.append(seed)
+
+    def act(self, observations, slots):
+        return np.ones(len(observations), np.int64)
 
 
-@pytest.mark.parametrize("num_envs", [1, 2])
-def test_fixed_policy_episodes_are_complete_and_in_seed_order(num_envs):
-    from sf_maze.rollout import EnvPool, run_episodes
+@pytest.mark.parametrize("num_envs,processes", [(1, True), (2, True), (3, False)])
+def test_fixed_policy_episodes_are_complete_and_in_seed_order(num_envs, processes):
+    from evaluation.score import EnvPool, run_episodes
 
     seeds = [10, 11, 12, 13, 14]
-    with EnvPool(make_scripted_env, num_envs) as pool:
-        episodes = run_episodes(pool, AlwaysOne(), seeds)
+    agent = AlwaysOne()
+    with EnvPool(make_scripted_env, num_envs, processes=processes) as pool:
+        episodes = run_episodes(pool, agent, seeds)
+    assert sorted(agent.starts) == seeds  # every episode started once, with its seed
     assert [e["seed"] for e in episodes] == seeds
     assert [e["length"] for e in episodes] == [4 + s % 3 for s in seeds]
     # Action 1 on every even step: ceil(length / 2) rewards.
     assert [e["rewards"].sum() for e in episodes] == [math.ceil((4 + s % 3) / 2) for s in seeds]
 
 
+@pytest.mark.slow
 def test_evaluate_scores_checkpoint_and_random_on_same_seeds(trained, tmp_path, capsys):
     from sf_maze.evaluate import main
 
@@ -194,8 +197,15 @@ def test_evaluate_scores_checkpoint_and_random_on_same_seeds(trained, tmp_path, 
     assert [(r["policy"], int(r["seed"]), int(r["length"])) for r in rows] == [
         ("agent", 1000000, 6), ("agent", 1000001, 6), ("random", 1000000, 6), ("random", 1000001, 6)]
     assert report["episode_returns"]["agent"] == [float(r["episode_return"]) for r in rows[:2]]
+    from test_report import check_report_files
+
+    report = check_report_files(json_path, "sample_factory")
+    assert report["checkpoint"].startswith("checkpoint_p0" + os.sep)  # relative to the run folder
+    assert trained not in open(json_path).read()  # no absolute path of this machine in the report
+    assert "reward/step per tenth of the episode" in printed
 
 
+@pytest.mark.slow
 def test_evaluate_workers_print_no_gym_banner(tmp_path):
     """Each env worker process imports Sample Factory; with the old gym package installed each one
     printed gym's deprecation banner."""
@@ -209,6 +219,7 @@ def test_evaluate_workers_print_no_gym_banner(tmp_path):
 
 
 # ---- missing inputs -------------------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("module", ["sf_maze.enjoy", "sf_maze.evaluate"])
 def test_missing_experiment_or_checkpoint_is_one_clear_line(trained, tmp_path, capsys, module):
     import importlib
@@ -242,11 +253,65 @@ def test_missing_experiment_or_checkpoint_is_one_clear_line(trained, tmp_path, c
     assert str(broken) in err and "cannot be loaded" in err
 
 
+# ---- a checkpoint that is not the agent asked for (issue 42) ---------------------------------------
+def _error_lines(capsys, module):
+    return [line for line in capsys.readouterr().err.splitlines() if line.startswith(f"{module}: error:")]
+
+
+@pytest.mark.slow
+def test_evaluate_refuses_a_checkpoint_without_the_core_asked_for(trained, tmp_path, capsys):
+    """The run's weights hold an LSTM; --use_rnn=False asks for a feed-forward agent: one line naming
+    both, exit 2, and no file or folder written."""
+    from sf_maze.evaluate import main
+
+    train_dir = tmp_path / "td"
+    shutil.copytree(os.path.join(trained, EXPERIMENT), train_dir / EXPERIMENT)
+    before = sorted(str(p) for p in train_dir.rglob("*"))
+    out = tmp_path / "out"
+    argv = ["--env=memory_9x9", f"--experiment={EXPERIMENT}", f"--train_dir={train_dir}", "--episodes=1",
+            "--num_envs=1", "--max_episode_steps=3", "--device=cpu"]
+    assert main(argv + ["--use_rnn=False", f"--out={out}"]) == 2
+    [line] = _error_lines(capsys, "sf_maze.evaluate")
+    assert "with a LSTM core" in line and "without a memory core" in line and "--use_rnn=False" in line, line
+    assert not out.exists() and sorted(str(p) for p in train_dir.rglob("*")) == before
+    assert main(argv + ["--maze_core=gru"]) == 2  # a core, but another kind
+    [line] = _error_lines(capsys, "sf_maze.evaluate")
+    assert "with a LSTM core" in line and "with a GRU core" in line, line
+    assert sorted(str(p) for p in train_dir.rglob("*")) == before  # no eval/ folder either
+
+
+@pytest.mark.slow
+def test_evaluate_refuses_amaze_weights_in_a_memory_maze_run(trained, tmp_path, capsys):
+    """config.json says memory_9x9, the checkpoint holds an AMaze agent (a copied file): refused by its weights."""
+    import torch
+    from sample_factory.model.actor_critic import create_actor_critic
+
+    from sf_maze.evaluate import main
+    from sf_maze.policy import dict_space, make_eval_env, parse_eval_cfg
+
+    cfg = parse_eval_cfg(["--env=amaze_7x7", "--experiment=am", f"--train_dir={tmp_path}", "--device=cpu"],
+                         lambda parser: None)
+    env = make_eval_env(cfg)
+    model = create_actor_critic(cfg, dict_space(env.observation_space), env.action_space)
+    train_dir = tmp_path / "td"
+    shutil.copytree(os.path.join(trained, EXPERIMENT), train_dir / EXPERIMENT)
+    [checkpoint] = sorted((train_dir / EXPERIMENT / "checkpoint_p0").glob("checkpoint_*.pth"))[-1:]
+    torch.save({"model": model.state_dict(), "env_steps": 0, "train_step": 0}, checkpoint)
+    before = sorted(str(p) for p in train_dir.rglob("*"))
+    assert main(["--env=memory_9x9", f"--experiment={EXPERIMENT}", f"--train_dir={train_dir}", "--episodes=1",
+                 "--num_envs=1", "--max_episode_steps=3", "--device=cpu"]) == 2
+    [line] = _error_lines(capsys, "sf_maze.evaluate")
+    assert "an AMaze (grid view) agent" in line and "a Memory Maze (camera) agent" in line, line
+    assert "--env=memory_9x9" in line and str(checkpoint) in line
+    assert sorted(str(p) for p in train_dir.rglob("*")) == before
+
+
 # ---- plot -----------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_plot_writes_png_from_real_summaries(trained, tmp_path, capsys):
     import imageio
 
-    from sf_maze.plot import main, plot_curves, read_scalars
+    from evaluation.plot import main, plot_curves, read_scalars
 
     run_dir = os.path.join(trained, EXPERIMENT)
     steps, values = read_scalars(run_dir, "train/loss")
@@ -264,7 +329,7 @@ def test_plot_writes_png_from_real_summaries(trained, tmp_path, capsys):
 def test_plot_groups_seeds_into_mean_and_band(tmp_path):
     from tensorboardX import SummaryWriter
 
-    from sf_maze.plot import group_runs, main
+    from evaluation.plot import group_runs, main
 
     for name, seed, rnn in [("lstm_seed1", 1, True), ("lstm_seed2", 2, True), ("ff_seed1", 1, False)]:
         run = tmp_path / name
@@ -282,7 +347,7 @@ def test_plot_groups_seeds_into_mean_and_band(tmp_path):
 
 
 def test_plot_labels_name_only_the_settings_that_differ():
-    from sf_maze.plot import setting_differences
+    from evaluation.plot import setting_differences
 
     old = dict(seed=1, experiment="a", lr=1e-4, bf16=False)
     new = dict(seed=3, experiment="b", lr=1e-4, bf16="auto", keep_heap=True)  # keep_heap: newer than `old`
@@ -295,7 +360,7 @@ def test_plot_labels_name_only_the_settings_that_differ():
 # ---- play -----------------------------------------------------------------------------------------
 def test_play_headless_records_dataset_npz_and_mp4(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
-    from sf_maze.play import main, parse_keys
+    from evaluation.play import main, parse_keys
 
     keys = "up,up,left,up+right,none"
     assert main(["--env=memory_9x9_extraobs", f"--keys={keys}", "--seed=3", f"--out={tmp_path}", "--size=128"]) == 0
@@ -319,7 +384,7 @@ def test_play_headless_records_dataset_npz_and_mp4(tmp_path, monkeypatch, capsys
 
 
 def test_play_rejects_unknown_keys(capsys):
-    from sf_maze.play import main
+    from evaluation.play import main
 
     assert main(["--keys=up,jump"]) == 2
     assert "jump" in capsys.readouterr().err

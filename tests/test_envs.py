@@ -20,12 +20,14 @@ def env9():
     env.close()
 
 
+@pytest.mark.slow
 def test_env_checker_passes(env9):
     check_env(env9, skip_render_check=False)
     assert env9.action_space.n == 6
     assert env9.observation_space.shape == (64, 64, 3) and env9.observation_space.dtype == np.uint8
 
 
+@pytest.mark.slow
 def test_same_seed_same_maze_and_first_frame(env9):
     first, _ = env9.reset(seed=5)
     other, _ = env9.reset(seed=6)
@@ -46,6 +48,7 @@ def test_same_seed_same_maze_and_first_frame(env9):
         fresh.close()
 
 
+@pytest.mark.slow
 def test_render_returns_camera_frame(env9):
     obs, _ = env9.reset(seed=1)
     frame = env9.render()
@@ -53,6 +56,7 @@ def test_render_returns_camera_frame(env9):
     assert np.array_equal(frame, obs)
 
 
+@pytest.mark.slow
 def test_gl_context_outlives_a_reset_that_compiles_twice(env9):
     """A reset whose maze needs a second compile (composer retries it) passes the kept GL context on."""
     composer = env9.unwrapped._composer
@@ -69,6 +73,7 @@ def test_gl_context_outlives_a_reset_that_compiles_twice(env9):
         fresh.close()
 
 
+@pytest.mark.slow
 def test_run_seed_changes_mazes():
     from sf_maze.env import mix_seed
 
@@ -93,6 +98,7 @@ def test_run_seed_changes_mazes():
     assert not np.array_equal(frames[0], frames[1])
 
 
+@pytest.mark.slow
 def test_time_limit_truncates_at_package_length(env9):
     env9.reset(seed=2)
     assert env9.max_episode_steps == 1000
@@ -104,6 +110,7 @@ def test_time_limit_truncates_at_package_length(env9):
     assert step == 1000, f"episode truncated after {step} steps"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("size,steps", [("11x11", 2000), ("13x13", 3000), ("15x15", 4000)])
 def test_time_limit_per_size(size, steps):
     env = make_env(f"memory_{size}", seed=0)
@@ -113,6 +120,7 @@ def test_time_limit_per_size(size, steps):
         env.close()
 
 
+@pytest.mark.slow
 def test_extraobs_keys_and_shapes():
     env = make_env("memory_9x9_extraobs", seed=3)
     try:
@@ -155,6 +163,7 @@ def test_unknown_names_list_what_is_allowed():
     assert "not_an_option" in str(error.value) and "good_visibility" in str(error.value)
 
 
+@pytest.mark.slow
 def test_memory_maze_imports_without_old_gym():
     code = textwrap.dedent("""
         import sys

@@ -18,6 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+# Every test here reads the comparison jobs: real env processes stepped side by side (minutes on 2 cores).
+pytestmark = pytest.mark.slow
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BACKENDS = ("egl", "osmesa")
 STEPS = 1000

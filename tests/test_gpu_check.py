@@ -5,6 +5,11 @@ import os
 import subprocess
 import sys
 
+import pytest
+
+# The one test here runs the GPU check's quick mode for real on the CPU (tens of seconds).
+pytestmark = pytest.mark.slow
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NO_CUDA = "no CUDA (torch.cuda.is_available() is False)"
 

@@ -39,6 +39,7 @@ def sweep(tmp_path_factory):
     return train_dir
 
 
+@pytest.mark.slow
 def test_sweep_runs_every_seed_and_size_and_reports_them(sweep):
     runs = report(sweep)
     assert len(runs) == 4
@@ -54,6 +55,7 @@ def test_sweep_runs_every_seed_and_size_and_reports_them(sweep):
     assert os.path.isfile(sweep / "amaze_quick" / "report.md")
 
 
+@pytest.mark.slow
 def test_interrupted_sweep_resumes_and_finished_runs_are_skipped(sweep):
     # A budget no run can reach before the kill, so the kill always leaves runs unfinished.
     process = launch(sweep, 1_000_000, start_new_session=True)
@@ -80,6 +82,7 @@ def test_interrupted_sweep_resumes_and_finished_runs_are_skipped(sweep):
     assert output.count("nothing to do") == 4, output[-3000:]
 
 
+@pytest.mark.slow
 def test_slurm_backend_writes_one_job_per_run(tmp_path):
     workdir = tmp_path / "slurm"
     workdir.mkdir()

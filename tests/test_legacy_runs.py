@@ -10,6 +10,9 @@ import glob
 import pytest
 import torch
 
+# Every test here trains or resumes a real Sample Factory run.
+pytestmark = pytest.mark.slow
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXPERIMENT = "old_run"
 SHORT_RUN = [

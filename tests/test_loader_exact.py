@@ -106,6 +106,7 @@ def train_dir(tmp_path_factory):
     return str(tmp_path_factory.mktemp("runs"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("env, image_size, flags", [
     ("memory_9x9", 64, []),  # the defaults: IMPALA ResNet, last action and reward into the LSTM
     ("memory_9x9_hd", 256, []),

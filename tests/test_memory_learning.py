@@ -37,6 +37,7 @@ def run(bench, tmp_path_factory):
     return args, first
 
 
+@pytest.mark.slow
 def test_train_reaches_budget_and_a_rerun_does_not_train_again(bench, run):
     args, first = run
     assert first["experiment"] == "amaze_7x7_lstm_seed0"
@@ -50,6 +51,7 @@ def test_train_reaches_budget_and_a_rerun_does_not_train_again(bench, run):
     assert again["frames"] == first["frames"] and again["fps"] == first["fps"]
 
 
+@pytest.mark.slow
 def test_curve_comes_from_the_run_summaries_and_is_drawn(bench, run, tmp_path):
     import matplotlib.image
 
@@ -73,12 +75,13 @@ def test_curve_comes_from_the_run_summaries_and_is_drawn(bench, run, tmp_path):
     assert bench.plot_learning_curve({}, str(tmp_path / "none.png"), "amaze_7x7", None, "t") is None
 
 
+@pytest.mark.slow
 def test_memory_maze_curve_draws_the_paper_points_read_from_the_figure(bench, tmp_path, monkeypatch):
     """The points off the paper's Figure A.1 land on the figure (the image differs without them), under
     their own label, and the note beside the table quotes Table 3 with its 100M budget."""
     import matplotlib.image
 
-    from sf_maze import references
+    from evaluation import references
 
     curves = {"memory_9x9_lstm_seed1": [(np.array([2e4, 5e5, 1e6]), np.array([0.1, 0.3, 0.4]))]}
     with_points = matplotlib.image.imread(
@@ -93,6 +96,7 @@ def test_memory_maze_curve_draws_the_paper_points_read_from_the_figure(bench, tm
     assert "0.35 at 1M" in note and "budget not stated" not in note  # IMPALA at 1M, Figure A.1
 
 
+@pytest.mark.slow
 def test_table_rows_are_sf_maze_evaluate_statistics(bench):
     from sf_maze.evaluate import score
 
@@ -164,6 +168,7 @@ def test_a_budget_is_scored_once_and_a_budget_passed_unscored_is_left_out(bench,
     assert bench.evaluate_run(args, "memory_9x9_lstm_seed1", 3_000_000)["label"] == "checkpoint_000000938_3003200"
 
 
+@pytest.mark.slow
 def test_plot_only_draws_what_the_runs_hold_without_training_or_scoring(bench, run, tmp_path, capsys):
     from sf_maze.evaluate import score
 

@@ -1,4 +1,4 @@
-"""sf_maze.play in a real X window (Xvfb with Mesa, as a desktop without a GPU): the view renders
+"""evaluation.play in a real X window (Xvfb with Mesa, as a desktop without a GPU): the view renders
 through a backend that works beside pygame's window, and a scripted episode plays and records.
 
 MuJoCo's EGL context died there with `X_GLXMakeCurrent BadAccess` as the window opened, and GLFW
@@ -11,6 +11,9 @@ import sys
 
 import numpy as np
 import pytest
+
+# Each test opens a real X window (Xvfb) and plays a scripted episode in a subprocess (~5-20 s each).
+pytestmark = pytest.mark.slow
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -41,7 +44,7 @@ def test_play_opens_a_window_under_x_and_plays_scripted_keys(tmp_path, x_display
     if mujoco_gl:
         env["MUJOCO_GL"] = mujoco_gl
     keys = "up,up,up,left,up+right,none"
-    run = subprocess.run([sys.executable, "-m", "sf_maze.play", "--env=memory_9x9_extraobs", f"--keys={keys}",
+    run = subprocess.run([sys.executable, "-m", "evaluation.play", "--env=memory_9x9_extraobs", f"--keys={keys}",
                           "--seed=3", f"--out={tmp_path}", "--size=128", "--show_map"],
                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]

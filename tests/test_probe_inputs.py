@@ -4,6 +4,9 @@ import numpy as np
 import pytest
 import torch
 
+# The one test here builds the env and rolls the agent out twice (tens of seconds on 2 cores).
+pytestmark = pytest.mark.slow
+
 STEPS = 40
 RUN_SEED, EPISODE_SEED = 3, 11
 

@@ -13,6 +13,7 @@ import time
 
 import numpy as np
 import pytest
+from conftest import SHORT_RUN_EXPERIMENT
 
 from common.cli import InputError
 from probing import generate
@@ -133,6 +134,7 @@ def test_policy_reaches_waypoints_in_real_env():
 
 
 # ---- resumable generation -------------------------------------------------------------------------
+@pytest.mark.slow
 def test_killed_generation_resumes(tmp_path):
     out = str(tmp_path / "gen")
     command = [sys.executable, "-m", "probing.generate", f"--env={ENV}", "--episodes=3", f"--out={out}",
@@ -169,6 +171,7 @@ def test_killed_generation_resumes(tmp_path):
         _generate(out, episodes=3, steps=200, seed=6)  # a different seed must not mix into this folder
 
 
+@pytest.mark.slow
 def test_a_killed_worker_ends_a_pooled_generation_in_one_line_and_a_rerun_finishes_it(tmp_path):
     """multiprocessing.Pool replaces a killed worker (the OOM killer) and waits for its episode forever."""
     import psutil
@@ -254,6 +257,7 @@ def test_split_is_deterministic_and_reads_published_layout(tmp_path):
 
 
 # ---- probes --------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_state_walls_probe_near_perfect_constant_at_baseline(tmp_path):
     """The true layout as the representation (--model=state): the probe reads it out; a constant cannot."""
     from probing.train import build_parser, run
@@ -339,8 +343,10 @@ def test_report_refuses_a_result_whose_targets_lack_a_window(tmp_path):
     assert f"{path}: targets.walls.probe lacks the windows" in result.stderr
 
 
-def test_end_to_end_probe_with_trained_checkpoint(dataset, tmp_path):
-    """A short sf_maze training run's checkpoint, probed on generated episodes, with a video."""
+@pytest.mark.slow
+def test_end_to_end_probe_with_trained_checkpoint(dataset, short_run, tmp_path):
+    """A short sf_maze training run's checkpoint (the session's short_run, tests/conftest.py: the default
+    agent on memory_9x9), probed on generated episodes, with a video."""
     import json
 
     import torch
@@ -349,14 +355,7 @@ def test_end_to_end_probe_with_trained_checkpoint(dataset, tmp_path):
     from probing.representations import load_representation
     from probing.train import build_parser, run
 
-    train_dir = str(tmp_path / "td")
-    subprocess.run(
-        [sys.executable, "-m", "sf_maze.train", f"--env={ENV}", "--experiment=x", f"--train_dir={train_dir}",
-         "--serial_mode=True", "--async_rl=False", "--num_workers=1", "--num_envs_per_worker=2",
-         "--worker_num_splits=1", "--train_for_env_steps=200", "--rollout=16", "--recurrence=16",
-         "--batch_size=32", "--decorrelate_envs_on_one_worker=False"],
-        cwd=REPO, check=True, capture_output=True, env=dict(os.environ, PYTHONPATH=REPO), timeout=180)
-    checkpoint = sorted(glob.glob(os.path.join(train_dir, "x", "checkpoint_p0", "*.pth")))[-1]
+    checkpoint = sorted(glob.glob(os.path.join(short_run, SHORT_RUN_EXPERIMENT, "checkpoint_p0", "*.pth")))[-1]
 
     # The memory state is carried through the whole episode: chunked extraction == one long unroll.
     extractor, _ = load_representation(f"sf:{checkpoint}")

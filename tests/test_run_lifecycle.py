@@ -95,6 +95,7 @@ def run_dir(tmp_path):
     return tmp_path, os.path.join(tmp_path, "lifecycle")
 
 
+@pytest.mark.slow
 def test_sigterm_saves_marks_interrupted_and_the_relaunch_resumes(run_dir):
     train_dir, experiment_dir = run_dir
     # No periodic saves: a checkpoint can only come from the stop.
@@ -124,12 +125,13 @@ def test_sigterm_saves_marks_interrupted_and_the_relaunch_resumes(run_dir):
 
 
 def read_status_of(experiment_dir):
-    from sf_maze.run_status import read_status
+    from evaluation.run_status import read_status
 
     record = read_status(experiment_dir)
     return record and record["status"]
 
 
+@pytest.mark.slow
 def test_kill_9_of_the_main_process_leaves_no_worker_and_the_relaunch_resumes(run_dir):
     train_dir, experiment_dir = run_dir
     run = Run(train_command(train_dir, "--train_for_env_steps=1000000", "--save_every_sec=5"))
@@ -154,6 +156,7 @@ def test_kill_9_of_the_main_process_leaves_no_worker_and_the_relaunch_resumes(ru
     assert read_status_of(experiment_dir) == "finished"
 
 
+@pytest.mark.slow
 def test_a_dead_learner_stops_the_run_instead_of_hanging_it(run_dir):
     """Sample Factory's main process waits forever on a learner that died (OOM killer on a worker),
     and on a worker blocked on a lock the learner died holding (the policy lock, held around every
@@ -229,6 +232,7 @@ def test_a_blocked_main_thread_still_exits_after_a_worker_died(tmp_path):
     assert time.monotonic() - started < 30
 
 
+@pytest.mark.slow
 def test_sbatch_template_checkpoints_and_requeues_on_the_time_limit_signal(tmp_path):
     """The job script as Slurm runs it: USR1 to the batch shell -> checkpoint, `scontrol requeue`,
     and the requeued script resumes. `scontrol` is a stand-in that records its arguments."""
@@ -269,12 +273,13 @@ def test_sbatch_template_checkpoints_and_requeues_on_the_time_limit_signal(tmp_p
         requeued.kill_everything()
 
 
+@pytest.mark.slow
 def test_relaunch_after_a_best_checkpoint_resumes(tmp_path):
     """Past --save_best_after Sample Factory stores best_performance as a numpy scalar; relaunching,
     the sweep report and the loader must all read such checkpoints (they crashed on it before)."""
     from launcher.report import _run_state
     from networks import load_sf_checkpoint
-    from sf_maze.checks import reached_env_steps
+    from evaluation.runs import reached_env_steps
 
     common = [sys.executable, "-m", "sf_maze.train", "--env=amaze_7x7", "--experiment=best", f"--train_dir={tmp_path}",
               "--seed=2", "--save_best_after=1000", "--save_best_every_sec=1", "--save_every_sec=1"]

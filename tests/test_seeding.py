@@ -28,6 +28,7 @@ CASES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, reference_impl", CASES, ids=[f"{n}{'-reference' if r else ''}" for n, r in CASES])
 def test_reseed_sequence_gives_same_first_observation(name, reference_impl):
     env = make_env(name, seed=11, reference_impl=reference_impl)
@@ -42,6 +43,7 @@ def test_reseed_sequence_gives_same_first_observation(name, reference_impl):
     assert not np.array_equal(_image(first), _image(other)), f"{name}: seeds 5 and 6 gave the same first frame"
 
 
+@pytest.mark.slow
 def test_6cl_reset_seed_equals_env_built_with_that_seed():
     reseeded = make_env("memory_9x9_6cl", seed=11)
     built = make_env("memory_9x9_6cl", seed=5)

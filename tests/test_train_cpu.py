@@ -5,6 +5,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 TWO_LAUNCHES = """\
@@ -41,6 +43,7 @@ def test_roles_come_from_the_last_launch_and_the_runner_wins_over_inference_line
     assert samples == 6742 and "07:06:20" in line
 
 
+@pytest.mark.slow
 def test_measures_a_real_run(tmp_path):
     """A real asynchronous AMaze run (runner, learner, inference, one rollout worker), measured for 10 s."""
     bench = load_benchmark()

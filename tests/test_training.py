@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 import torch
+from conftest import copy_run
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXPERIMENT = "pytest_run"
@@ -28,14 +29,16 @@ def checkpoints(train_dir):
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def trained(short_run, tmp_path_factory):
+    """This file's own copy (as EXPERIMENT) of the session's short run, 256 env steps of the same agent
+    and env (tests/conftest.py): the resume test trains on in it."""
     train_dir = str(tmp_path_factory.mktemp("train_dir"))
-    first = train(train_dir, "--train_for_env_steps=256")
-    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    copy_run(short_run, train_dir, EXPERIMENT)
     first_ckpt = torch.load(checkpoints(train_dir)[-1], map_location="cpu", weights_only=True)
     return train_dir, first_ckpt
 
 
+@pytest.mark.slow
 def test_first_run_writes_checkpoint_config_and_summaries(trained):
     train_dir, ckpt = trained
     experiment_dir = os.path.join(train_dir, EXPERIMENT)
@@ -44,6 +47,7 @@ def test_first_run_writes_checkpoint_config_and_summaries(trained):
     assert glob.glob(os.path.join(experiment_dir, ".summary", "0", "events.out.tfevents.*"))
 
 
+@pytest.mark.slow
 def test_checkpoint_weights_load_into_plain_networks_and_match_sample_factory(trained):
     from gymnasium import spaces
     from sample_factory.cfg.arguments import load_from_checkpoint
@@ -81,6 +85,7 @@ def test_checkpoint_weights_load_into_plain_networks_and_match_sample_factory(tr
     assert torch.allclose(sf_out["new_rnn_states"], torch.cat([h, c], dim=1), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_second_run_resumes_instead_of_restarting(trained):
     train_dir, first_ckpt = trained
     target = first_ckpt["env_steps"] + 128
@@ -97,6 +102,7 @@ def run_cli(*args):
     return subprocess.run([sys.executable, "-m", "sf_maze.train", *args], cwd=REPO, capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_unknown_env_is_one_clear_line(tmp_path):
     result = run_cli("--env=memory_9x9_bogus", f"--train_dir={tmp_path}")
     assert result.returncode == 2
@@ -105,11 +111,13 @@ def test_unknown_env_is_one_clear_line(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_non_integer_seed_is_rejected(tmp_path):
     result = run_cli("--env=memory_9x9", "--seed=abc", f"--train_dir={tmp_path}")
     assert result.returncode == 2 and "--seed" in result.stderr and "abc" in result.stderr
 
 
+@pytest.mark.slow
 def test_unwritable_train_dir_is_one_clear_line(tmp_path):
     blocker = tmp_path / "a_file"
     blocker.write_text("not a directory")
@@ -119,6 +127,7 @@ def test_unwritable_train_dir_is_one_clear_line(tmp_path):
     assert blocker.read_text() == "not a directory"
 
 
+@pytest.mark.slow
 def test_corrupt_checkpoint_is_reported_and_kept(trained, tmp_path):
     train_dir, _ = trained
     copy = tmp_path / "copy"
@@ -139,6 +148,7 @@ def test_help_shows_our_flags_beside_sample_factorys():
     assert "--maze_reference_impl" in result.stdout and "--num_workers" in result.stdout
 
 
+@pytest.mark.slow
 def test_corrupt_config_json_is_one_clear_line(trained, tmp_path):
     train_dir, _ = trained
     copy = tmp_path / "copy"

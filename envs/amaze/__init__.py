@@ -49,7 +49,6 @@ sampling - all as minimax does.
 from .config import AMazeConfig
 from .core import AMazeBatch
 from .env import AMazeEnv
-from .evaluation import evaluate, random_policy
 from .layouts import Layouts
 from .metrics import level_metrics, shortest_path_length
 from .mutators import flip_wall, move_goal, mutate
@@ -62,6 +61,6 @@ from .teacher_config import TeacherConfig
 from .teacher_env import AMazeTeacherEnv
 
 __all__ = ["AMazeBatch", "AMazeConfig", "AMazeEnv", "AMazeTeacherBatch", "AMazeTeacherEnv", "Layouts", "TeacherConfig",
-           "evaluate", "flip_wall", "level_metrics", "list_amaze_envs", "make_amaze", "make_amaze_batch",
-           "make_amaze_teacher_batch", "make_student_batch", "move_goal", "mutate", "random_policy", "resolve",
+           "flip_wall", "level_metrics", "list_amaze_envs", "make_amaze", "make_amaze_batch",
+           "make_amaze_teacher_batch", "make_student_batch", "move_goal", "mutate", "resolve",
            "resolve_teacher", "shortest_path_length"]
