@@ -8,7 +8,7 @@ a SubprocVecEnv of `envs.make_env(env, seed=i)` for i < num_envs, n_steps 128, m
 learner and inference processes: torch's default of one thread per core spins against the env
 processes (on a loaded 2-core machine learn() ran 8x slower with 2 threads than with 1).
 Prints one JSON line: frames trained and seconds spent in learn().
-sb3-contrib is a benchmark-only dependency, not in requirements.txt: `pip install 'sb3-contrib==2.9.2'`.
+sb3-contrib comes with the `bench` extra (`pip install -e '.[bench]'`; the test lock has it).
 """
 import argparse
 import functools
@@ -26,6 +26,10 @@ from common.cli import InputError, check_at_least, input_errors_exit_2  # noqa: 
 # The newest release whose stable-baselines3 accepts this venv's torch 2.13, numpy<2 and gymnasium
 # 0.29.1 (its only other dependency, cloudpickle, is already here); checked with pip's dry run.
 INSTALL = "pip install 'sb3-contrib==2.9.2'"
+# This benchmark's RecurrentPPO settings (benchmarks/peer_learning.py takes the ones the zoo lacks):
+# n_steps and batch_size are rl-baselines3-zoo's Atari values; 1 epoch measures throughput, not
+# learning; one torch thread, as Sample Factory gives each of its learner and inference processes.
+SETTINGS = dict(n_steps=128, batch_size=256, n_epochs=1, lstm_hidden_size=256, device="cpu", torch_threads=1)
 
 
 def missing_sb3() -> str:
@@ -40,10 +44,10 @@ def parse_args(argv=None):
     parser.add_argument("--env", default="memory_9x9")
     parser.add_argument("--num_envs", type=int, default=8, help="SubprocVecEnv size (one process per env)")
     parser.add_argument("--frames", type=int, default=40960, help="env steps to train for (whole rollouts of n_steps x num_envs)")
-    parser.add_argument("--n_steps", type=int, default=128)
-    parser.add_argument("--batch_size", type=int, default=256)
+    parser.add_argument("--n_steps", type=int, default=SETTINGS["n_steps"])
+    parser.add_argument("--batch_size", type=int, default=SETTINGS["batch_size"])
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--torch_threads", type=int, default=1, help="torch.set_num_threads in the training process")
+    parser.add_argument("--torch_threads", type=int, default=SETTINGS["torch_threads"], help="torch.set_num_threads in the training process")
     return parser.parse_args(argv)
 
 
@@ -61,8 +65,9 @@ def train(env_name: str, num_envs: int, frames: int, n_steps: int, batch_size: i
     torch.set_num_threads(torch_threads)
     vec_env = SubprocVecEnv([functools.partial(make_env, env_name, seed=seed * 1000 + i) for i in range(num_envs)])
     try:
-        model = RecurrentPPO("CnnLstmPolicy", vec_env, n_steps=n_steps, batch_size=batch_size, n_epochs=1,
-                             policy_kwargs=dict(lstm_hidden_size=256), device="cpu", seed=seed, verbose=0)
+        model = RecurrentPPO("CnnLstmPolicy", vec_env, n_steps=n_steps, batch_size=batch_size,
+                             n_epochs=SETTINGS["n_epochs"], policy_kwargs=dict(lstm_hidden_size=SETTINGS["lstm_hidden_size"]),
+                             device=SETTINGS["device"], seed=seed, verbose=0)
         start = time.perf_counter()
         model.learn(total_timesteps=frames)
         learn_s = time.perf_counter() - start
