@@ -50,7 +50,7 @@ def dreamer_seed(env, steps, seed, out_dir, extra, episodes, timeout):
                 f"--steps={steps}", f"--seed={seed}", "--log_every=1000", *extra], timeout)
     result = evaluate(logdir, env, episodes=episodes, seed=EVAL_SEED, greedy=False)
     trained = torch.load(os.path.join(logdir, "checkpoint.pt"), map_location="cpu", weights_only=False)["env_steps"]
-    return result["returns"], wall, trained
+    return result["scores"]["agent"]["returns"], wall, trained
 
 
 def sf_seed(env, steps, seed, out_dir, episodes, timeout):
@@ -66,21 +66,26 @@ def sf_seed(env, steps, seed, out_dir, episodes, timeout):
         raise RuntimeError("sf_maze.train wrote no checkpoint")
     agent = load_sf_checkpoint(paths[-1])
     result = evaluate(agent_policy(agent, greedy=False), env, num_episodes=episodes, seed=EVAL_SEED)
-    # sf_maze's evaluate reports the mean only; per-seed means are what the table aggregates.
     trained = int(os.path.basename(paths[-1]).split("_")[-1].split(".")[0])  # checkpoint_<version>_<env steps>.pth
-    return [result["mean_return"]], wall, trained
+    return result["returns"], wall, trained
 
 
 def random_returns(env, episodes):
     from evaluation.amaze import evaluate, random_policy
 
-    return evaluate(random_policy(0), env, num_episodes=episodes, seed=EVAL_SEED)["mean_return"]
+    return evaluate(random_policy(0), env, num_episodes=episodes, seed=EVAL_SEED)["returns"]
 
 
-def fmt(seed_means):
-    if not seed_means:
+def fmt(seed_scores):
+    """One seed: its mean and 95% interval over the evaluation episodes (the one report's `returns`);
+    several: the mean and std of the seeds' means."""
+    if not seed_scores:
         return "n/a"
-    return f"{np.mean(seed_means):.3f} ± {np.std(seed_means):.3f}"
+    if len(seed_scores) == 1:
+        r = seed_scores[0]
+        return f"{r['mean']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]"
+    means = [r["mean"] for r in seed_scores]
+    return f"{np.mean(means):.3f} ± {np.std(means):.3f} over seeds"
 
 
 def learning_table(args, out_dir):
@@ -90,7 +95,7 @@ def learning_table(args, out_dir):
     dreamer_means, dreamer_wall, dreamer_steps = [], [], []
     for seed in args.seeds:
         returns, wall, trained = dreamer_seed(args.env, args.steps, seed, out_dir, extra, args.episodes, args.timeout)
-        dreamer_means.append(float(np.mean(returns)))
+        dreamer_means.append(returns)
         dreamer_wall.append(wall)
         dreamer_steps.append(trained)
     rows.append(("Dreamer (dreamer.train --preset=amaze " + " ".join(extra) + ")", dreamer_means, dreamer_wall,
@@ -101,8 +106,8 @@ def learning_table(args, out_dir):
     else:
         try:
             for seed in args.seeds:
-                means, wall, trained = sf_seed(args.env, args.steps, seed, out_dir, args.episodes, args.timeout)
-                sf_means += means
+                returns, wall, trained = sf_seed(args.env, args.steps, seed, out_dir, args.episodes, args.timeout)
+                sf_means.append(returns)
                 sf_wall.append(wall)
                 sf_steps.append(trained)
         except Exception as error:  # the SF path may not be ready: report, don't crash the benchmark
@@ -110,13 +115,13 @@ def learning_table(args, out_dir):
             sf_means, sf_wall, sf_steps = [], [], []
     rows.append(("Sample Factory APPO (sf_maze.train defaults)", sf_means, sf_wall, sf_steps, note))
     try:
-        floor = f"{random_returns(args.env, args.episodes):.3f}"
+        floor = fmt([random_returns(args.env, args.episodes)])
     except Exception as error:
         floor = f"n/a ({type(error).__name__})"
 
     print(f"\n### {args.env}, {args.steps} env steps per seed, CPU, eval on {args.episodes} held-out mazes "
           f"(seeds {EVAL_SEED}..{EVAL_SEED + args.episodes - 1}, sampled actions)\n")
-    print("| agent | seeds | env steps trained | mean return (mean ± std over seeds) | train wall-clock s/seed | note |")
+    print("| agent | seeds | env steps trained | mean return [95% interval] (several seeds: mean ± std) | train wall-clock s/seed | note |")
     print("|---|---|---|---|---|---|")
     for name, means, wall, steps, row_note in rows:
         wall_text = f"{np.mean(wall):.0f}" if wall else "n/a"

@@ -131,3 +131,66 @@ def evaluate(logdir: str, env: Union[str, gym.Env], episodes: int = 10, seed: in
         write_report(out, f"{name}_dreamer_{episodes}ep_seed{seed}", report, rows)
     returns = [row["episode_return"] for row in rows]
     return dict(report, mean=float(np.mean(returns)), std=float(np.std(returns)), returns=returns)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """python -m dreamer.evaluate --logdir=RUN [--env=NAME] [--episodes=30] [--eval_seed=1000000] [--out=DIR]:
+    the one evaluation report of a dreamer.train run, written under <logdir>/eval by default."""
+    import argparse
+
+    from common.cli import InputError, check_at_least, input_errors_exit_2
+    from envs import check_env_name
+    from evaluation.runs import require_folder
+
+    @input_errors_exit_2("dreamer.evaluate")
+    def run(argv):
+        parser = argparse.ArgumentParser(prog="dreamer.evaluate", description=main.__doc__.splitlines()[0])
+        parser.add_argument("--logdir", required=True, help="The dreamer.train run folder (holds checkpoint.pt)")
+        parser.add_argument("--env", default=None, help="Env to score on (default: the run's own)")
+        parser.add_argument("--episodes", type=int, default=30, help="Full episodes, on seeds eval_seed + i")
+        parser.add_argument("--eval_seed", type=int, default=1_000_000, help="Episode i plays the maze of seed eval_seed + i")
+        parser.add_argument("--greedy", choices=("True", "False"), default=None,
+                            help="Argmax actions (default: the run's eval_greedy setting)")
+        parser.add_argument("--out", default=None, help="Folder for the report (default: <logdir>/eval)")
+        parser.add_argument("--device", default="cpu")
+        args = parser.parse_args(argv)
+        require_folder(args.logdir, "--logdir")
+        check_at_least(2, episodes=args.episodes)  # a standard deviation needs two
+        if args.env is not None:
+            check_env_name(args.env, trainable=True)
+        from dreamer.checkpoint import checkpoint_path
+
+        if not os.path.isfile(checkpoint_path(args.logdir)):
+            raise InputError(f"--logdir={args.logdir} holds no {os.path.basename(checkpoint_path(args.logdir))}: "
+                             "pass the folder a dreamer.train run wrote")
+        env = args.env or _run_env(args.logdir)
+        try:
+            report = evaluate(args.logdir, env, episodes=args.episodes, seed=args.eval_seed, device=args.device,
+                              greedy=None if args.greedy is None else args.greedy == "True",
+                              out=args.out or os.path.join(args.logdir, "eval"))
+        except ValueError as error:  # the world model takes other observations than the env gives
+            raise InputError(f"{error} (--env={env}, --logdir={args.logdir})") from None
+        returns = report["scores"]["agent"]["returns"]
+        print(f"dreamer.evaluate: {env}, {args.episodes} episodes: return {returns['mean']:.2f} "
+              f"[{returns['ci_low']:.2f}, {returns['ci_high']:.2f}] (95% interval); report in "
+              f"{args.out or os.path.join(args.logdir, 'eval')}")
+        return 0
+
+    return run(argv)
+
+
+def _run_env(logdir: str) -> str:
+    """The env a run trained on, from the config.json dreamer.train keeps beside its checkpoint."""
+    from common.cli import InputError
+    from evaluation.runs import read_saved_config
+
+    env = (read_saved_config(logdir) or {}).get("env")
+    if not isinstance(env, str):
+        raise InputError(f"--logdir={logdir} has no config.json naming its env (a run older than that file): pass --env")
+    return env
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())

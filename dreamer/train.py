@@ -11,6 +11,7 @@ Running the same command again resumes from <logdir>/checkpoint.pt: env steps, r
 optimizers. Keys given on the command line override the saved config, except those that fix
 shapes (config.ARCHITECTURE_KEYS).
 """
+import json
 import multiprocessing
 import os
 import signal
@@ -26,6 +27,7 @@ from dreamer.actors import ActorDied, ActorPool, SharedState, acting_modules
 from dreamer.agent import Actor, Dreamer, batch_to_tensors
 from dreamer.collect import Collector, make_envs
 from common.cli import InputError
+from common.files import write_atomic
 from dreamer.config import ARCHITECTURE_KEYS, agent_kwargs, build, coerce, defaults, help_text, parse_argv
 from dreamer.logger import Logger
 from dreamer.observations import ObsSpec
@@ -63,6 +65,9 @@ class Trainer:
         if cfg["threads"] > 0:
             torch.set_num_threads(cfg["threads"])
         os.makedirs(cfg["logdir"], exist_ok=True)
+        # The run's settings beside its summaries, as Sample Factory keeps its config.json: evaluation.plot
+        # groups and labels runs by them and reads the env for the paper's reference lines.
+        write_atomic(os.path.join(cfg["logdir"], "config.json"), json.dumps(cfg, indent=1, default=str).encode())
         self.env_steps = checkpoint["env_steps"] if checkpoint else 0
         self.start_env_steps = self.env_steps
         self.episodes = checkpoint["episodes"] if checkpoint else 0
@@ -301,7 +306,6 @@ def main(argv: Optional[List[str]] = None) -> int:
 def next_steps(cfg: dict, argv: List[str], env_steps: int) -> List[str]:
     """The lines a run ends with: where it is, how far it got, and one command each to continue,
     score and watch it, and where its curves are (paths as given, relative ones from the same folder)."""
-    import json
     import shlex
 
     logdir, env = cfg["logdir"], cfg["env"]
@@ -313,16 +317,14 @@ def next_steps(cfg: dict, argv: List[str], env_steps: int) -> List[str]:
         overrides["steps"], continue_label = str(env_steps + cfg["steps"]), "train more"
     else:
         continue_label = "continue"
-    # dreamer.evaluate has no command line: a one-liner (double quotes inside, so the shell quoting stays plain)
-    score = (f"from dreamer.evaluate import evaluate; r = evaluate({json.dumps(logdir)}, {json.dumps(env)}, "
-             f"episodes=20, out={json.dumps(os.path.join(logdir, 'eval'))}); print(r[\"mean\"], r[\"std\"])")
     rows = [
         ("run folder", f"{logdir}  (metrics.jsonl and tensorboard summaries)"),
         ("checkpoint", f"{checkpoint}  ({env_steps} env steps of {cfg['steps']})"),
         (continue_label, shlex.join(["python", "-m", "dreamer.train", *(f"--{k}={v}" for k, v in overrides.items())])),
-        ("score", shlex.join(["python", "-c", score])),
+        ("score", shlex.join(["python", "-m", "dreamer.evaluate", f"--env={env}", f"--logdir={logdir}"])),
         ("watch (mp4)", shlex.join(["python", "-m", "dreamer.enjoy", f"--env={env}", f"--logdir={logdir}"])),
-        ("curves", shlex.join(["tensorboard", f"--logdir={logdir}"])),
+        ("plot", shlex.join(["python", "-m", "evaluation.plot", f"--train_dir={os.path.dirname(os.path.abspath(logdir))}",
+                             os.path.basename(os.path.abspath(logdir))])),
     ]
     return ["dreamer.train: next steps"] + [f"  {label:<11} {text}" for label, text in rows]
 

@@ -13,6 +13,7 @@ Sample Factory writes the episode return as `reward/reward` only once its stats 
 each tenth of the episode with its 95% interval as a band, a random policy dotted when a report has one.
 """
 import argparse
+import glob
 import json
 import logging
 import os
@@ -32,6 +33,7 @@ RUN_IDENTITY_KEYS = {
     "seed", "experiment", "train_dir", "command_line", "cli_args", "git_hash", "git_repo_name",
     "wandb_unique_id", "wandb_group", "wandb_job_type", "wandb_tags", "restart_behavior", "device",
     "load_checkpoint_kind", "train_for_env_steps", "train_for_seconds",
+    "logdir", "steps",  # dreamer.train's folder and budget
 }
 REFERENCE_STYLE = {"human": ("tab:green", "--"), "oracle": ("tab:purple", ":"), "IMPALA": ("tab:brown", "-."),
                    "IMPALA (400M)": ("tab:brown", (0, (1, 3))), "Dreamer": ("tab:olive", "-."),
@@ -39,7 +41,12 @@ REFERENCE_STYLE = {"human": ("tab:green", "--"), "oracle": ("tab:purple", ":"), 
 
 
 def summary_dir(run_dir: str, policy_index: int = 0) -> str:
-    return os.path.join(run_dir, ".summary", str(policy_index))
+    """Where a run's tensorboard events are: Sample Factory's <run>/.summary/<policy>, or the run folder
+    itself when the events lie there (dreamer.train's logdir), so one plotter reads either trainer."""
+    sample_factory = os.path.join(run_dir, ".summary", str(policy_index))
+    if not os.path.isdir(sample_factory) and glob.glob(os.path.join(run_dir, "events.out.tfevents.*")):
+        return run_dir
+    return sample_factory
 
 
 def read_scalars(run_dir: str, tag: str = DEFAULT_TAG, policy_index: int = 0) -> Tuple[np.ndarray, np.ndarray]:
@@ -275,7 +282,8 @@ def find_runs(train_dir: str, experiments: Sequence[str]) -> List[str]:
         return [os.path.join(train_dir, e) for e in experiments]
     runs = sorted(os.path.join(train_dir, d) for d in os.listdir(train_dir) if os.path.isdir(summary_dir(os.path.join(train_dir, d))))
     if not runs:
-        raise InputError(f"No experiment with tensorboard summaries (<exp>/.summary/0) under {train_dir}")
+        raise InputError(f"No experiment with tensorboard summaries (<exp>/.summary/0, or a dreamer.train logdir) "
+                         f"under {train_dir}")
     return runs
 
 

@@ -4,6 +4,7 @@ keep Sample Factory's profiler trees off the terminal, and end with next-steps l
 run folder and checkpoint on disk and commands that exist."""
 import glob
 import importlib.util
+import json
 import os
 import re
 import shlex
@@ -128,7 +129,17 @@ def test_dreamer_run_is_quiet_and_ends_with_next_steps(tmp_path):
     assert shlex.split(rows["train more"]) == ["python", "-m", "dreamer.train", "--env=amaze_7x7", "--preset=debug",
                                                f"--logdir={logdir}", "--steps=600"]
     assert command_module(rows["watch (mp4)"]) == "dreamer.enjoy"
+    # The score and plot lines work as printed (episodes cut to 2 for time): the one report, the one plotter.
     score = shlex.split(rows["score"])
-    assert score[:2] == ["python", "-c"]
-    compile(score[2], "<score>", "exec")  # the one-liner is valid Python
-    assert importlib.util.find_spec("dreamer.evaluate") is not None
+    assert score[:3] == ["python", "-m", "dreamer.evaluate"] and f"--logdir={logdir}" in score
+    scored = subprocess.run([sys.executable, *score[1:], "--episodes=2"], cwd=REPO, capture_output=True, text=True,
+                            timeout=600)
+    assert scored.returncode == 0, scored.stderr[-3000:]
+    [report] = glob.glob(os.path.join(logdir, "eval", "*.json"))
+    assert len(json.load(open(report))["scores"]["agent"]["reward_windows"]["mean"]) == 10
+    plot = shlex.split(rows["plot"])
+    assert plot[:3] == ["python", "-m", "evaluation.plot"]
+    plotted = subprocess.run([sys.executable, *plot[1:], f"--out={tmp_path / 'curves.png'}"], cwd=REPO,
+                             capture_output=True, text=True, timeout=600)
+    assert plotted.returncode == 0, plotted.stderr[-3000:]
+    assert (tmp_path / "curves.png").stat().st_size > 10_000

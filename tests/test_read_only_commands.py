@@ -24,6 +24,8 @@ COMMANDS = {
     "sf_maze.enjoy": ["-m", "sf_maze.enjoy", "--env=amaze_7x7", "--experiment=run", f"--train_dir={MISSING}"],
     "sf_maze.export": ["-m", "sf_maze.export", MISSING, f"--out={OUT}/export"],
     "dreamer.enjoy": ["-m", "dreamer.enjoy", f"--logdir={MISSING}"],
+    "dreamer.evaluate": ["-m", "dreamer.evaluate", f"--logdir={MISSING}", f"--out={OUT}/eval"],
+    "dreamer.evaluate, no checkpoint": ["-m", "dreamer.evaluate", f"--logdir={OUT}", f"--out={OUT}/eval"],
     "probing.train": ["-m", "probing.train", f"--data={MISSING}", "--model=random", f"--out={OUT}/r.json"],
     "probing.video": ["-m", "probing.video", f"--episode={MISSING}/episode_000000.npz", f"--probes={MISSING}/r.pt",
                       f"--out={OUT}/probe.mp4"],
