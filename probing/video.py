@@ -111,14 +111,18 @@ def render_frames(*, episode: Dict[str, np.ndarray], predictions: Dict[str, np.n
 
 def render_episode_video(*, episode: Dict[str, np.ndarray], predictions: Dict[str, np.ndarray], path: str,
                          fps: int = 16, stride: int = 1) -> None:
-    """Writes the probe video (.mp4 through imageio-ffmpeg, or .gif)."""
-    import imageio
-
+    """Writes the probe video: .mp4 through the one video writer (evaluation.video), or a .gif."""
     frames = render_frames(episode=episode, predictions=predictions, stride=stride)
     if path.endswith(".gif"):
+        import imageio
+
         imageio.mimsave(path, frames, duration=1000 / fps)
-    else:
-        imageio.mimsave(path, frames, fps=fps, macro_block_size=1)
+        return
+    from evaluation.video import VideoWriter
+
+    with VideoWriter(path, fps) as writer:
+        for frame in frames:
+            writer.append(frame)
 
 
 @input_errors_exit_2("probing.video")

@@ -66,7 +66,9 @@ def _sf_rollout(actor_critic, obs, first):
     from sample_factory.algo.utils.rl_utils import prepare_and_normalize_obs
 
     frames = obs["image"]
-    rnn_states = torch.zeros(frames.shape[1], 2 * actor_critic.core.net.hidden_size)
+    # Sample Factory's get_rnn_size: the LSTM's [h, c], or one unused float for a run without a core
+    core = getattr(actor_critic.core, "net", None)
+    rnn_states = torch.zeros(frames.shape[1], 2 * core.hidden_size if core is not None else 1)
     logits, values, states = [], [], []
     with torch.no_grad():
         for t in range(frames.shape[0]):

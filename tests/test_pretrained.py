@@ -107,7 +107,8 @@ def test_load_sf_checkpoint_reproduces_sample_factory_on_the_pretrained_agent(ex
         assert config["maze_encoder"] == "resnet" and config["maze_last_action_reward"]
     image_size = agent.encoder.image_size
     argv = [f"--env={env}", f"--train_dir={train_dir}", f"--experiment={name}",
-            f"--maze_encoder={config['maze_encoder']}", f"--maze_last_action_reward={agent.last_action_reward}"]
+            f"--maze_encoder={config['maze_encoder']}", f"--maze_last_action_reward={agent.last_action_reward}",
+            f"--use_rnn={config.get('use_rnn', True)}"]  # the no-memory control under in_progress/ has no core
     actor_critic = _sf_actor_critic(argv, image_size, read_sf_checkpoint(checkpoint)["model"], agent.last_action_reward)
     agent_obs, sf_obs = _observations(image_size, agent.last_action_reward)
     first = _episode_starts()
