@@ -48,7 +48,7 @@ test-fast: setup
 # venv installs them constrained by the current lock, so only what is new or unpinned gets resolved
 # (`make lock LOCK_CONSTRAINTS=` re-resolves everything), then pip freeze writes the lock. torch's local
 # version label (+cpu, from the machines' wheel folder) is dropped so the pin also names PyPI's release.
-LOCK_VENV ?= /tmp/sf-maze-lock-venv
+LOCK_VENV ?= .lock-venv
 LOCK_CONSTRAINTS ?= requirements.txt
 LOCK_HEADER := \
 	'\# The lock: every package pinned, generated from pyproject.toml (its dependencies + the dev, docs and bench extras).' \
