@@ -37,6 +37,10 @@ def add_evaluate_args(parser) -> None:
     p.add_argument("--max_episode_steps", default=None, type=int,
                    help="Cut episodes short (quick checks only: the references are full-episode scores)")
     p.add_argument("--eval_seed", default=DEFAULT_EVAL_SEED, type=int, help="Episode i runs on maze seed eval_seed + i")
+    p.add_argument("--memory_span", default=0, type=int,
+                   help="Zero the agent's recurrent state every N steps of an episode, so it acts on at most "
+                        "its last N steps: a test of how far back its memory reaches (0: never, the agent as "
+                        "trained)")
 
 
 def parse_args(argv: Optional[List[str]] = None):
@@ -82,7 +86,7 @@ def evaluate(cfg, checkpoint: Optional[str]) -> Tuple[dict, List[dict]]:
             # Actions are sampled with torch's global generator: seeded, the same checkpoint and seeds
             # give the same scores.
             torch.manual_seed(cfg.eval_seed)
-            episodes = run_episodes(pool, TrainedAgent(policy), seeds, desc="agent")
+            episodes = run_episodes(pool, TrainedAgent(policy, cfg.memory_span), seeds, desc="agent")
             scores["agent"] = score(episodes)
             rows += episode_rows("agent", episodes)
         if checkpoint is None or cfg.with_random:
@@ -101,11 +105,14 @@ def evaluate(cfg, checkpoint: Optional[str]) -> Tuple[dict, List[dict]]:
         else:
             random_note = "random: not measured on these seeds (add --with_random=True, or run once with --random)"
     label = os.path.splitext(os.path.basename(checkpoint))[0] if checkpoint else "random"
+    if checkpoint and cfg.memory_span:
+        label += f"_span{cfg.memory_span}"
     report = build_report(trainer="sample_factory", env=cfg.env, label=label, scores=scores, episodes=cfg.episodes,
                           eval_seed=cfg.eval_seed, experiment=None if checkpoint is None else cfg.experiment,
                           checkpoint=checkpoint, run_dir=run_dir, checkpoint_env_steps=env_steps,
                           max_episode_steps=cfg.max_episode_steps, deterministic=bool(cfg.eval_deterministic),
                           random_note=random_note)
+    report["memory_span"] = cfg.memory_span if checkpoint else 0
     return report, rows
 
 
@@ -116,6 +123,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     cfg = parse_playback_cfg(argv, parse_args)
     check_at_least(1, episodes=cfg.episodes, num_envs=cfg.num_envs, max_episode_steps=cfg.max_episode_steps)
+    check_at_least(0, memory_span=cfg.memory_span)
     if cfg.out:  # written after every episode ran
         check_writable_folder("--out", cfg.out)
     checkpoint = None
@@ -123,6 +131,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         check_env_fits_run(cfg)
         cfg, checkpoint = load_experiment(cfg)
         check_checkpoint_fits(cfg, checkpoint)  # before any env starts or any folder is made
+        if cfg.memory_span and not cfg.use_rnn:
+            raise InputError(f"--memory_span={cfg.memory_span}: {cfg.experiment} has no memory to cut "
+                             "(it was trained with --use_rnn=False)")
+    elif cfg.memory_span:
+        raise InputError(f"--memory_span={cfg.memory_span} needs an agent; --random has no memory")
     try:
         report, rows = evaluate(cfg, checkpoint)
     except InputError as error:

@@ -210,20 +210,31 @@ class TrainedPolicy:
 
 class TrainedAgent(Agent):
     """TrainedPolicy as an evaluation.score Agent: the slots' states live here, zeroed at each episode
-    start, and only the playing slots' rows go through the model (as Sample Factory's sampler does)."""
+    start, and only the playing slots' rows go through the model (as Sample Factory's sampler does).
 
-    def __init__(self, policy: TrainedPolicy):
-        self.policy = policy
-        self.states = None
+    memory_span N > 0 also zeroes a slot's recurrent state before its steps N, 2N, ... of an episode:
+    the agent then acts on at most its last N steps, a test of how far back its memory reaches.
+    """
+
+    def __init__(self, policy: TrainedPolicy, memory_span: int = 0):
+        self.policy, self.memory_span = policy, int(memory_span)
+        self.states, self.steps = None, None
 
     def reset(self, num_envs: int) -> None:
         self.states = self.policy.initial_state(num_envs)
+        self.steps = np.zeros(num_envs, dtype=np.int64)
 
     def start(self, slot: int, seed: int) -> None:
         self.states[slot] = 0
+        self.steps[slot] = 0
 
     def act(self, observations: Sequence, slots: Sequence[int]) -> np.ndarray:
+        if self.memory_span > 0:
+            for slot in slots:
+                if self.steps[slot] and self.steps[slot] % self.memory_span == 0:
+                    self.states[slot] = 0
         actions, self.states[slots] = self.policy.act(observations, self.states[slots])
+        self.steps[slots] += 1
         return actions
 
 

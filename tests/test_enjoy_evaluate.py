@@ -432,3 +432,40 @@ def test_map_draws_agent_objects_and_walls_where_extraobs_says():
         assert len(env._map_renderer.trail) == 1
     finally:
         env.close()
+
+
+# ---- memory span: how far back the agent's memory reaches --------------------------------------------
+class _CountingPolicy:
+    """A stand-in TrainedPolicy whose state counts the steps since it was last zero."""
+
+    def initial_state(self, batch):
+        import torch
+
+        return torch.zeros((batch, 1))
+
+    def act(self, observations, states):
+        return np.asarray([int(s) for s in states[:, 0]]), states + 1
+
+
+@pytest.mark.parametrize("span, expected, eighth", [(0, [0, 1, 2, 3, 4, 5, 6], 7), (1, [0] * 7, 0),
+                                                    (3, [0, 1, 2, 0, 1, 2, 0], 1)])
+def test_memory_span_zeroes_the_state_every_span_steps(span, expected, eighth):
+    from sf_maze.policy import TrainedAgent
+
+    agent = TrainedAgent(_CountingPolicy(), memory_span=span)
+    agent.reset(2)
+    agent.start(0, seed=1)
+    agent.start(1, seed=2)
+    seen = [agent.act([None, None], [0, 1]).tolist() for _ in range(7)]
+    assert [a for a, _ in seen] == expected and [b for _, b in seen] == expected
+    agent.start(1, seed=3)  # a new episode restarts slot 1's count, slot 0 goes on
+    assert agent.act([None, None], [0, 1]).tolist() == [eighth, 0]
+
+
+def test_memory_span_needs_an_agent(capsys):
+    from sf_maze.evaluate import main
+
+    assert main(["--env=memory_9x9", "--random", "--memory_span=10", "--episodes=1"]) == 2
+    assert "--memory_span=10 needs an agent" in capsys.readouterr().err
+    assert main(["--env=memory_9x9", "--experiment=x", "--memory_span=-1", "--episodes=1"]) == 2
+    assert "memory_span" in capsys.readouterr().err
