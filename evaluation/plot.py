@@ -320,6 +320,40 @@ def read_window_curves(report_paths: Sequence[str], labels: Optional[Sequence[st
     return curves
 
 
+def window_table(report_paths: Sequence[str], labels: Optional[Sequence[str]] = None) -> str:
+    """Markdown table beside the window figure: per report and policy, the return and the paired change
+    in reward rate from the first to the second half of the episodes (95% t-interval), read from the
+    per-episode CSV each report keeps beside its JSON; a random policy once, from the first report
+    that scored one."""
+    import csv
+
+    from evaluation.stats import summarize_returns
+
+    header = ("| policy | episodes | return mean [95% CI] | reward/step 1st half | 2nd half | "
+              "2nd - 1st half [95% CI] |\n|---|---:|---|---:|---:|---|")
+    lines, random_done = [header], False
+    for i, path in enumerate(report_paths):
+        rows_path = path[:-len(".json")] + ".csv"
+        if not os.path.isfile(rows_path):
+            raise InputError(f"No per-episode file {rows_path} beside {path}; evaluate again")
+        with open(rows_path, newline="") as f:
+            rows = list(csv.DictReader(f))
+        for policy in dict.fromkeys(row["policy"] for row in rows):
+            if policy == "random" and random_done:
+                continue
+            mine = [row for row in rows if row["policy"] == policy]
+            returns = summarize_returns([float(row["episode_return"]) for row in mine])
+            first = [float(row["first_half_rate"]) for row in mine]
+            second = [float(row["second_half_rate"]) for row in mine]
+            change = summarize_returns([b - a for a, b in zip(first, second)])
+            name = "uniform random" if policy == "random" else (labels[i] if labels else f"{os.path.basename(path)} {policy}")
+            random_done = random_done or policy == "random"
+            lines.append(f"| {name} | {returns['n']} | {returns['mean']:.2f} [{returns['ci_low']:.2f}, "
+                         f"{returns['ci_high']:.2f}] | {np.mean(first):.4f} | {np.mean(second):.4f} | "
+                         f"{change['mean']:+.4f} [{change['ci_low']:+.4f}, {change['ci_high']:+.4f}] |")
+    return "\n".join(lines) + "\n"
+
+
 def plot_reward_windows(curves: Dict[str, dict], out_path: str, title: Optional[str] = None) -> str:
     """Writes the PNG of reward per step in each window of episode time, per agent: the mean over
     episodes with its confidence interval as a band; rising lines are what a remembering agent draws."""
@@ -370,11 +404,16 @@ def main(argv: Optional[List[str]] = None) -> int:
         try:
             curves = read_window_curves(args.reward_windows, args.labels)
             out = args.out or os.path.join(os.path.dirname(os.path.abspath(args.reward_windows[0])), "reward_windows.png")
+            table = window_table(args.reward_windows, args.labels)
             plot_reward_windows(curves, out)
         except InputError as error:
             print(f"evaluation.plot: error: {error}", file=sys.stderr)
             return 2
-        print(f"wrote {out}")
+        table_path = os.path.splitext(out)[0] + ".md"
+        with open(table_path, "w") as f:
+            f.write(table)
+        print(table, end="")
+        print(f"wrote {out} and {table_path}")
         return 0
     try:
         groups = group_runs(find_runs(args.train_dir, args.experiments))

@@ -120,6 +120,11 @@ def format_report(report: dict) -> str:
         if s.get("reward_windows"):
             rates = " ".join(_fmt(x, 4) for x in s["reward_windows"]["mean"])
             lines.append(f"{name}: reward/step per tenth of the episode: {rates}")
+    for name, s in report["scores"].items():
+        h = s["half_split"]
+        if not math.isnan(h.get("change", math.nan)):
+            lines.append(f"{name}: reward/step 2nd - 1st half: {h['change']:+.4f} "
+                         f"[{h['change_ci_low']:+.4f}, {h['change_ci_high']:+.4f}] ({int(report['confidence'] * 100)}% CI)")
     if report.get("references"):
         lines.append("published (full episodes): " + format_references(report["env"]))
     if report.get("random_note"):

@@ -47,8 +47,10 @@ def half_rates(rewards: Sequence[float]) -> Dict[str, float]:
     return dict(first=float(r[:mid].mean()), second=float(r[mid:].mean()))
 
 
-def half_split_summary(episodes: Sequence[Sequence[float]]) -> Dict[str, float]:
-    """Mean first- and second-half reward rates over episodes, and second/first (NaN if first is 0).
+def half_split_summary(episodes: Sequence[Sequence[float]], confidence: float = 0.95) -> Dict[str, float]:
+    """Mean first- and second-half reward rates over episodes, second/first (NaN if first is 0), and
+    the paired change second - first with its t-interval over episodes (`change`, `change_ci_low`,
+    `change_ci_high`): an interval above 0 says the rate rises through the episode.
 
     Episodes of one step (an AMaze goal next to the start) have no halves and are left out; NaN
     rates when no episode has two steps.
@@ -57,10 +59,13 @@ def half_split_summary(episodes: Sequence[Sequence[float]]) -> Dict[str, float]:
         raise ValueError("half_split_summary needs at least one episode")
     rates = [half_rates(r) for r in episodes if len(r) >= 2]
     if not rates:
-        return dict(first=math.nan, second=math.nan, ratio=math.nan)
+        return dict(first=math.nan, second=math.nan, ratio=math.nan, change=math.nan, change_ci_low=math.nan,
+                    change_ci_high=math.nan)
     first = float(np.mean([x["first"] for x in rates]))
     second = float(np.mean([x["second"] for x in rates]))
-    return dict(first=first, second=second, ratio=second / first if first > 0 else math.nan)
+    change = summarize_returns([x["second"] - x["first"] for x in rates], confidence)
+    return dict(first=first, second=second, ratio=second / first if first > 0 else math.nan,
+                change=change["mean"], change_ci_low=change["ci_low"], change_ci_high=change["ci_high"])
 
 
 REWARD_WINDOWS = 10  # the report's windows of episode time: reward per step in each tenth

@@ -120,7 +120,11 @@ def test_statistics_on_fixed_data():
     assert half_rates([0, 1, 0, 0, 1, 1, 0, 1]) == dict(first=0.25, second=0.75)
     assert half_rates([1, 0, 1, 1, 1]) == dict(first=0.5, second=1.0)  # odd: middle step in the 2nd half
     both = half_split_summary([[0, 1, 0, 0, 1, 1, 0, 1], [0, 0, 1, 1]])
-    assert both == pytest.approx(dict(first=0.125, second=0.875, ratio=7.0))
+    # paired change per episode: 0.5 and 1.0; t(0.975, 1) = 12.706, std 0.3536, half-width 12.706 * 0.3536 / sqrt(2)
+    assert both == pytest.approx(dict(first=0.125, second=0.875, ratio=7.0, change=0.75,
+                                      change_ci_low=0.75 - 3.1765, change_ci_high=0.75 + 3.1765), abs=1e-3)
+    rising = half_split_summary([[0, 0, 1, 1], [0, 0, 1, 0], [0, 0, 1, 1]])
+    assert rising["change_ci_low"] > 0  # every episode collects more late: the interval is above 0
     assert math.isnan(half_split_summary([[0, 0, 0, 0]])["ratio"])  # no first-half reward: no ratio
     with pytest.raises(ValueError):
         summarize_returns([])

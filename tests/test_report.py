@@ -155,6 +155,11 @@ def _report_file(path, windows_by_policy):
                                              ci_high=[m + 0.01 for m in mean]))
               for name, mean in windows_by_policy.items()}
     path.write_text(json.dumps(dict(experiment="x", label="checkpoint_1", scores=scores)))
+    # the per-episode rows beside it: 4 episodes whose second-half rate is the first-half one + 0.01 * k
+    lines = ["policy,episode,seed,episode_return,length,solved,first_half_rate,second_half_rate"]
+    for name in windows_by_policy:
+        lines += [f"{name},{k},{k},{2 * k},100,0,0.01,{0.01 + 0.01 * k}" for k in range(4)]
+    path.with_suffix(".csv").write_text("\n".join(lines) + "\n")
     return str(path)
 
 
@@ -169,6 +174,13 @@ def test_plot_draws_several_agents_reward_windows_on_one_png(tmp_path, capsys):
     b = _report_file(tmp_path / "b.json", {"agent": flat})
     out = tmp_path / "windows.png"
     assert main(["--reward_windows", a, b, "--labels", "LSTM", "no memory", f"--out={out}"]) == 0
+    table = (tmp_path / "windows.md").read_text()
+    assert table in capsys.readouterr().out
+    rows = [line for line in table.splitlines() if line.startswith("| LSTM") or line.startswith("| no memory")
+            or line.startswith("| uniform random")]
+    # returns 0, 2, 4, 6: mean 3, t(0.975, 3) * std / 2 = 3.182 * 2.582 / 2 = 4.11; change 0.015 +- 0.0205
+    assert [r.split(" | ")[0] for r in rows] == ["| LSTM", "| uniform random", "| no memory"]
+    assert "| 4 | 3.00 [-1.11, 7.11] | 0.0100 | 0.0250 | +0.0150 [-0.0055, +0.0355] |" in rows[0]
     image = imageio.v2.imread(out)
     assert image.ndim == 3 and image.shape[0] > 300 and image.std() > 1
     # Without the random policy's line the picture differs: every curve given is drawn.
@@ -183,7 +195,10 @@ def test_plot_reward_windows_bad_input_is_one_line(tmp_path, capsys):
 
     old = tmp_path / "old.json"
     old.write_text(json.dumps(dict(scores=dict(agent=dict(returns={})))))
+    good = _report_file(tmp_path / "good.json", {"agent": np.full(10, 0.01)})
+    os.remove(good[:-5] + ".csv")
     for argv, expected in [([str(tmp_path / "missing.json")], "missing.json"), ([str(old)], "no reward windows"),
+                           ([good], "No per-episode file"),
                            ([str(old), "--labels", "a", "b"], "2 names for 1 reports")]:
         assert main(["--reward_windows", *argv, f"--out={tmp_path / 'x.png'}"]) == 2
         err = capsys.readouterr().err.strip().splitlines()
