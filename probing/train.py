@@ -194,6 +194,11 @@ def _prepare_model(args: argparse.Namespace, train_files: List[str]):
     return extractor, keys, spec, dict(model=kind, checkpoint=stamp, seed=args.seed if kind == "random" else None)
 
 
+def _relative_to_out(path: str, out: Optional[str]) -> str:
+    folder = os.path.dirname(os.path.abspath(out)) if out else os.getcwd()
+    return os.path.relpath(os.path.abspath(path), folder)
+
+
 def check_inputs(args: argparse.Namespace):
     """(train files, eval files) once every flag, the model spec and every data file is known good;
     InputError naming the bad one otherwise, before any model is built or trained."""
@@ -283,7 +288,8 @@ def _run_in(args, targets, train_files, eval_files, work_dir):
     lengths = sorted(set(labels["eval"].lengths))
     maze_size = int(load_episode(train_files[0], keys=["maze_layout"])["maze_layout"].shape[-1])
     results = {
-        "model": spec, "data": os.path.abspath(args.data),
+        # folders relative to the results file, so results copied into docs name no path of this machine
+        "model": spec, "data": _relative_to_out(args.data, args.out),
         "train_episodes": len(train_files), "eval_episodes": len(eval_files),
         "train_steps": int(labels["train"].rows), "eval_steps": int(labels["eval"].rows),
         "episode_entries": lengths,
@@ -291,7 +297,7 @@ def _run_in(args, targets, train_files, eval_files, work_dir):
                     for name in WINDOWS},
         "feature_size": features["train"].width("features"), "probe_pose": args.probe_pose,
         "probe_steps": args.steps, "probe_mlp": [args.layers, args.hidden], "probe_batch": args.batch_size,
-        "seed": args.seed, "work_dir": work_dir, "maze_size": maze_size, "targets": {},
+        "seed": args.seed, "work_dir": _relative_to_out(work_dir, args.out), "maze_size": maze_size, "targets": {},
     }
     if maze_size == 9:  # the only size whose paper numbers this repo transcribed
         results["paper_9x9"] = PAPER_9X9

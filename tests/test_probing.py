@@ -299,6 +299,8 @@ def test_results_name_the_maze_size_and_the_report_prints_only_that_sizes_paper_
     # the paper's Table 4 on its own scale (walls %, objects MSE), above ours in the same columns
     assert "| paper: RSSM (TBTT) | 94.0 ± 0.5 | 6.2 ± 0.3 |" in printed and "80.5 ± 0.2" not in printed
     saved = json.load(open(outs[9]))
+    # folders relative to the results file: a results file copied into docs names no path of its machine
+    assert saved["data"] == "layouts9" and not os.path.isabs(saved["work_dir"]), (saved["data"], saved["work_dir"])
     start, stop = saved["windows"]["second_half"]
     walls = f"{100 * saved['targets']['walls']['probe']['second_half']['accuracy']:.1f}"  # the paper's window, in %
     assert any(line.startswith(f"| ours: state (entries {start}-{stop}) | {walls} | - |")
