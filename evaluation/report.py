@@ -20,7 +20,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 REPORT_KEYS = ("trainer", "env", "experiment", "checkpoint", "checkpoint_env_steps", "label", "episodes", "eval_seed",
-               "max_episode_steps", "full_episodes", "deterministic", "confidence", "scores", "references",
+               "max_episode_steps", "full_episodes", "deterministic", "memory_span", "confidence", "scores", "references",
                "reference_budgets", "random_note")
 
 
@@ -34,18 +34,19 @@ def relative_to(path: Optional[str], run_dir: Optional[str]) -> Optional[str]:
 def build_report(*, trainer: str, env: str, label: str, scores: Dict[str, dict], episodes: int, eval_seed: int,
                  experiment: Optional[str] = None, checkpoint: Optional[str] = None, run_dir: Optional[str] = None,
                  checkpoint_env_steps: Optional[int] = None, max_episode_steps: Optional[int] = None,
-                 deterministic: bool = False, random_note: Optional[str] = None) -> dict:
+                 deterministic: bool = False, random_note: Optional[str] = None, memory_span: int = 0) -> dict:
     """The report dict (what the JSON holds, less episode_returns that write_report adds from the rows).
 
     trainer: "sample_factory", "dreamer" or "amaze" (a policy scored on AMaze without a run);
-    checkpoint: written relative to `run_dir`, never as this machine's absolute path.
+    checkpoint: written relative to `run_dir`, never as this machine's absolute path;
+    memory_span: the agent's memory was wiped every that many steps (sf_maze.evaluate --memory_span; 0: never).
     """
     from evaluation.references import reference_budgets, reference_scores
 
     return dict(trainer=trainer, env=env, experiment=experiment, checkpoint=relative_to(checkpoint, run_dir),
                 checkpoint_env_steps=checkpoint_env_steps, label=label, episodes=episodes, eval_seed=eval_seed,
                 max_episode_steps=max_episode_steps, full_episodes=not max_episode_steps,
-                deterministic=bool(deterministic), confidence=0.95, scores=scores,
+                deterministic=bool(deterministic), memory_span=int(memory_span), confidence=0.95, scores=scores,
                 references=reference_scores(env), reference_budgets=reference_budgets(env), random_note=random_note)
 
 

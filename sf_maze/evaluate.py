@@ -111,8 +111,7 @@ def evaluate(cfg, checkpoint: Optional[str]) -> Tuple[dict, List[dict]]:
                           eval_seed=cfg.eval_seed, experiment=None if checkpoint is None else cfg.experiment,
                           checkpoint=checkpoint, run_dir=run_dir, checkpoint_env_steps=env_steps,
                           max_episode_steps=cfg.max_episode_steps, deterministic=bool(cfg.eval_deterministic),
-                          random_note=random_note)
-    report["memory_span"] = cfg.memory_span if checkpoint else 0
+                          random_note=random_note, memory_span=cfg.memory_span if checkpoint else 0)
     return report, rows
 
 

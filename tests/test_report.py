@@ -13,7 +13,7 @@ import pytest
 # What every trainer's report holds: written out here, not imported, so a key dropped or renamed in
 # evaluation.report fails these tests.
 REPORT_KEYS = {"trainer", "env", "experiment", "checkpoint", "checkpoint_env_steps", "label", "episodes", "eval_seed",
-               "max_episode_steps", "full_episodes", "deterministic", "confidence", "scores", "references",
+               "max_episode_steps", "full_episodes", "deterministic", "memory_span", "confidence", "scores", "references",
                "reference_budgets", "random_note", "episode_returns"}
 SCORE_KEYS = {"returns", "half_split", "reward_windows", "mean_length", "solve_rate"}
 WINDOW_KEYS = {"windows", "n", "confidence", "start", "end", "mean", "std", "ci_low", "ci_high"}
