@@ -34,6 +34,8 @@ RUN_IDENTITY_KEYS = {
     "wandb_unique_id", "wandb_group", "wandb_job_type", "wandb_tags", "restart_behavior", "device",
     "load_checkpoint_kind", "train_for_env_steps", "train_for_seconds",
     "logdir", "steps",  # dreamer.train's folder and budget
+    # bookkeeping that changes no learned value: how often and how many checkpoints, the learner's heap
+    "keep_checkpoints", "save_every_sec", "save_best_every_sec", "save_milestones_sec", "maze_learner_keep_heap",
 }
 REFERENCE_STYLE = {"human": ("tab:green", "--"), "oracle": ("tab:purple", ":"), "IMPALA": ("tab:brown", "-."),
                    "IMPALA (400M)": ("tab:brown", (0, (1, 3))), "Dreamer": ("tab:olive", "-."),
