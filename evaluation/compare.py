@@ -7,7 +7,6 @@ pooled over all pairs. Pairing removes the spread between mazes, so it finds sma
 two separate intervals do. Reads the per-episode CSV that every report keeps beside its JSON.
 """
 import argparse
-import csv
 import os
 import sys
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -17,19 +16,17 @@ from common.cli import InputError
 
 def agent_returns(report_path: str) -> Dict[int, float]:
     """{maze seed: episode return} of the report's agent (its one policy other than random)."""
-    rows_path = report_path[:-len(".json")] + ".csv" if report_path.endswith(".json") else report_path
-    if not os.path.isfile(rows_path):
-        raise InputError(f"No per-episode file {rows_path}; pass the JSON an evaluation wrote (its CSV lies beside it)")
-    with open(rows_path, newline="") as f:
-        rows = [row for row in csv.DictReader(f) if row.get("policy") != "random"]
+    from evaluation.report import read_episode_rows
+
+    rows = [row for row in read_episode_rows(report_path) if row.get("policy") != "random"]
     policies = sorted({row.get("policy") for row in rows})
     if len(policies) != 1:
-        raise InputError(f"{rows_path} holds {len(policies)} agents ({', '.join(map(str, policies)) or 'none'}); "
+        raise InputError(f"{report_path} holds {len(policies)} agents ({', '.join(map(str, policies)) or 'none'}); "
                          "a comparison needs exactly one")
     try:
         return {int(row["seed"]): float(row["episode_return"]) for row in rows}
     except (KeyError, ValueError) as error:
-        raise InputError(f"{rows_path} is not a per-episode report ({type(error).__name__}: {error})") from None
+        raise InputError(f"{report_path}'s per-episode file is not a report ({type(error).__name__}: {error})") from None
 
 
 def paired_differences(first: Dict[int, float], second: Dict[int, float], names: Tuple[str, str]) -> List[float]:

@@ -327,19 +327,14 @@ def window_table(report_paths: Sequence[str], labels: Optional[Sequence[str]] = 
     in reward rate from the first to the second half of the episodes (95% t-interval), read from the
     per-episode CSV each report keeps beside its JSON; a random policy once, from the first report
     that scored one."""
-    import csv
-
+    from evaluation.report import read_episode_rows
     from evaluation.stats import summarize_returns
 
     header = ("| policy | episodes | return mean [95% CI] | reward/step 1st half | 2nd half | "
               "2nd - 1st half [95% CI] |\n|---|---:|---|---:|---:|---|")
     lines, random_done = [header], False
     for i, path in enumerate(report_paths):
-        rows_path = path[:-len(".json")] + ".csv"
-        if not os.path.isfile(rows_path):
-            raise InputError(f"No per-episode file {rows_path} beside {path}; evaluate again")
-        with open(rows_path, newline="") as f:
-            rows = list(csv.DictReader(f))
+        rows = read_episode_rows(path)
         for policy in dict.fromkeys(row["policy"] for row in rows):
             if policy == "random" and random_done:
                 continue

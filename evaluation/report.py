@@ -82,6 +82,20 @@ def window_rows(report: dict) -> List[dict]:
     return rows
 
 
+def read_episode_rows(report_path: str) -> List[dict]:
+    """The per-episode CSV rows that write_report keeps beside a report's JSON; InputError when absent."""
+    import csv
+
+    from common.cli import InputError
+
+    rows_path = (report_path[:-len(".json")] if report_path.endswith(".json") else report_path) + ".csv"
+    if not os.path.isfile(rows_path):
+        raise InputError(f"No per-episode file {rows_path} beside {report_path}; pass the JSON an evaluation "
+                         "wrote (its CSV lies beside it)")
+    with open(rows_path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
 def write_report(out_dir: str, stem: str, report: dict, rows: List[dict]) -> Dict[str, str]:
     """<out_dir>/<stem>.json, .csv (per episode) and _windows.csv; returns their paths."""
     os.makedirs(out_dir, exist_ok=True)
